@@ -1,0 +1,30 @@
+using Resilience.Drill.Measurement;
+using Resilience.Drill.Simulation;
+
+namespace Resilience.Drill.Reporting;
+
+/// <summary>The end-of-run checks both stacks share.</summary>
+internal static class Invariants
+{
+    public static InvariantResult KeyCollisions(ObjectStore store) => new(
+        "zero upload key collisions",
+        store.Collisions == 0,
+        $"{store.Writes:N0} object writes, {store.DistinctKeys:N0} distinct keys, {store.Collisions:N0} writes landed on another upload's key");
+
+    /// <param name="recorder">The run's failures (refused or timed-out connections).</param>
+    /// <param name="samples">The sampled server and client connection counts.</param>
+    /// <param name="serverBudget">What the server admits to ordinary roles: max_connections - superuser_reserved_connections.</param>
+    /// <param name="clientBudget">The stack's own cap: workers x pool size.</param>
+    public static InvariantResult ConnectionBudget(RunRecorder recorder, IReadOnlyList<SignalSample> samples, int serverBudget, int clientBudget)
+    {
+        var serverPeak = samples.Count == 0 ? 0 : samples.Max(s => s.ServerConnections);
+        var clientPeak = samples.Count == 0 ? 0 : samples.Max(s => s.ClientConnections);
+        var refused = recorder.Failures(FailureKind.ConnectionFailed);
+        var held = refused == 0 && serverPeak <= serverBudget && clientPeak <= clientBudget;
+        return new InvariantResult(
+            "physical connections never above the budget",
+            held,
+            $"server peak {serverPeak} of {serverBudget} admitted; pool peak {clientPeak} of {clientBudget} (workers x pool size); " +
+            $"{refused:N0} connection attempts refused or timed out");
+    }
+}

@@ -9,4 +9,5 @@ internal static class Counters
     public const string ClassBursts = "class_bursts";
     public const string ScoresApplied = "scores_applied";
     public const string Orphans = "abandoned_requests";
+    public const string LocksOutlivingSession = "locks_outliving_their_session";
 }

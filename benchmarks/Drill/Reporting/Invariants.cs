@@ -18,13 +18,25 @@ internal static class Invariants
     public static InvariantResult ConnectionBudget(RunRecorder recorder, IReadOnlyList<SignalSample> samples, int serverBudget, int clientBudget)
     {
         var serverPeak = samples.Count == 0 ? 0 : samples.Max(s => s.ServerConnections);
-        var clientPeak = samples.Count == 0 ? 0 : samples.Max(s => s.ClientConnections);
+        var clientPeak = samples.Max(s => s.ClientConnections);
         var refused = recorder.Failures(FailureKind.ConnectionFailed);
-        var held = refused == 0 && serverPeak <= serverBudget && clientPeak <= clientBudget;
+        var held = refused == 0 && serverPeak <= serverBudget && (clientPeak ?? 0) <= clientBudget;
+        var pools = clientPeak is null
+            ? $"pools may open {clientBudget:N0} (workers x pool size) and do not report their count"
+            : $"pool peak {clientPeak} of {clientBudget} (workers x pool size)";
         return new InvariantResult(
             "physical connections never above the budget",
             held,
-            $"server peak {serverPeak} of {serverBudget} admitted; pool peak {clientPeak} of {clientBudget} (workers x pool size); " +
-            $"{refused:N0} connection attempts refused or timed out");
+            $"server peak {serverPeak} of {serverBudget} admitted; {pools}; {refused:N0} connection attempts refused or timed out");
+    }
+
+    /// <param name="recorder">Counts sessions that ended while their own lock stayed in Redis.</param>
+    /// <param name="leftAtEnd">Locks still held after every writer stopped.</param>
+    public static InvariantResult NoLockLeftHeld(RunRecorder recorder, int leftAtEnd)
+    {
+        var outlived = recorder.Counter(Counters.LocksOutlivingSession);
+        return new InvariantResult(
+            "no lock left held", outlived == 0 && leftAtEnd == 0,
+            $"{outlived:N0} sessions ended with their lock still held (until its TTL); {leftAtEnd} locks still held after every writer stopped");
     }
 }

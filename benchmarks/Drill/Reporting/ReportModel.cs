@@ -14,7 +14,7 @@ internal sealed record SignalSample(
     bool MemoryAlert,
     double LockHoldP95Seconds,
     bool LockHoldAlert,
-    int ClientConnections);
+    int? ClientConnections);
 
 /// <summary>One end-of-run check.</summary>
 internal sealed record InvariantResult(string Name, bool Held, string Detail);

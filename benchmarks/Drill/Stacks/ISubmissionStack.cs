@@ -38,8 +38,8 @@ internal interface ISubmissionStack : IAsyncDisposable
     /// <summary>The rolling p95 of session-lock hold times and whether it is above the alert threshold.</summary>
     (double P95Seconds, bool Alert) LockHoldSignal();
 
-    /// <summary>Physical connections this stack's pools hold open right now (client side).</summary>
-    int ClientConnections();
+    /// <summary>Physical connections this stack's pools hold open right now (client side), when the pools can say.</summary>
+    int? ClientConnections();
 
     /// <summary>The most physical connections this stack's pools may open together: workers x pool size.</summary>
     int ClientConnectionBudget { get; }

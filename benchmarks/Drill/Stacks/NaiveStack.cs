@@ -57,6 +57,7 @@ internal sealed class NaiveStack(
     {
         var db = redis.GetDatabase();
         var key = _lockPrefix + writer.UserId;
+        var session = Guid.NewGuid().ToString("N");
         var acquireStart = Stopwatch.GetTimestamp();
         var attempts = retryAfterForceQuit ? 3 : 1;
         var acquired = false;
@@ -67,7 +68,7 @@ internal sealed class NaiveStack(
                 await Task.Delay(RetryPause, cancellationToken);
             }
 
-            acquired = await db.StringSetAsync(key, "locked", LockTtl, When.NotExists);
+            acquired = await db.StringSetAsync(key, session, LockTtl, When.NotExists);
         }
 
         recorder.Record(Stage.LockAcquire, Stopwatch.GetElapsedTime(acquireStart).TotalSeconds);
@@ -83,8 +84,14 @@ internal sealed class NaiveStack(
         }
         catch
         {
-            // Measurement only (no release): the lock stays for its whole TTL, so that is how long it was held.
+            // Measurement only, no release: the lock stays for its whole TTL, so that is how long it was held,
+            // and the session has ended with its lock still in Redis.
             _holds.Add(Math.Max(Stopwatch.GetElapsedTime(holdStart).TotalSeconds, LockTtl.TotalSeconds));
+            if (await db.StringGetAsync(key) == session)
+            {
+                recorder.Count(Counters.LocksOutlivingSession);
+            }
+
             throw;
         }
 
@@ -119,7 +126,7 @@ internal sealed class NaiveStack(
 
     public (double P95Seconds, bool Alert) LockHoldSignal() => _holds.Read();
 
-    public int ClientConnections() => 0; // Npgsql's pool does not say; the server-side count is the signal
+    public int? ClientConnections() => null; // Npgsql's pool does not say; the server-side count is the signal
 
     public int ClientConnectionBudget => settings.FleetWorkers * settings.NaivePoolSize;
 
@@ -152,7 +159,7 @@ internal sealed class NaiveStack(
             }
         }
 
-        results.Add(new InvariantResult("no lock left held", left == 0, $"{left} session locks still held after every writer stopped"));
+        results.Add(Invariants.NoLockLeftHeld(recorder, left));
         var nulls = recorder.Counter(Counters.NullScoresInjected);
         var rejected = recorder.Failures(FailureKind.NullScoreRejected);
         results.Add(new InvariantResult(
@@ -218,8 +225,15 @@ internal sealed class NaiveStack(
             }
 
             // Read-modify-write in the application, then the incident's update.
+            await using (var ensure = new NpgsqlCommand(
+                $"INSERT INTO {Schema}.user_mastery (user_id, concept, score) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING", connection))
+            {
+                ensure.Parameters.AddWithValue(writer.UserId);
+                ensure.Parameters.AddWithValue(plan.Concept);
+                await ensure.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await using var read = new NpgsqlCommand(
-                $"INSERT INTO {Schema}.user_mastery (user_id, concept, score) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING; " +
                 $"SELECT score FROM {Schema}.user_mastery WHERE user_id = $1 AND concept = $2", connection);
             read.Parameters.AddWithValue(writer.UserId);
             read.Parameters.AddWithValue(plan.Concept);

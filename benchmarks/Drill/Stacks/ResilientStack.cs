@@ -109,11 +109,12 @@ internal sealed class ResilientStack : ISubmissionStack
         }
 
         var start = Stopwatch.GetTimestamp();
-        long workStarted = 0, workEnded = 0;
+        long workStarted = 0, workEnded = 0, fence = 0;
         try
         {
-            await _locks.RunAsync(writer.UserId, writer.UserId, async (_, token) =>
+            await _locks.RunAsync(writer.UserId, writer.UserId, async (handle, token) =>
             {
+                fence = handle.FencingToken;
                 workStarted = Stopwatch.GetTimestamp();
                 recorder.Record(Stage.LockAcquire, Stopwatch.GetElapsedTime(start, workStarted).TotalSeconds);
                 try
@@ -137,6 +138,12 @@ internal sealed class ResilientStack : ISubmissionStack
                 var released = Stopwatch.GetTimestamp();
                 recorder.Record(Stage.LockRelease, Stopwatch.GetElapsedTime(workEnded, released).TotalSeconds);
                 recorder.Record(Stage.LockHold, Stopwatch.GetElapsedTime(workStarted, released).TotalSeconds);
+
+                // Measurement: is this session's own grant (its fencing token) still in Redis after its scope ended?
+                if (await _locks.GetLockInfoAsync(writer.UserId, CancellationToken.None) is { } info && info.FencingToken == fence)
+                {
+                    recorder.Count(Counters.LocksOutlivingSession);
+                }
             }
         }
     }
@@ -182,7 +189,7 @@ internal sealed class ResilientStack : ISubmissionStack
         return (snapshot.P95.TotalSeconds, snapshot.IsAlerting);
     }
 
-    public int ClientConnections() => _pools.Sum(pool => pool?.GetSnapshot().PhysicalConnections ?? 0);
+    public int? ClientConnections() => _pools.Sum(pool => pool?.GetSnapshot().PhysicalConnections ?? 0);
 
     public async Task<IReadOnlyList<InvariantResult>> CheckInvariantsAsync(RunRecorder recorder, CancellationToken cancellationToken)
     {
@@ -196,7 +203,7 @@ internal sealed class ResilientStack : ISubmissionStack
         var users = Enumerable.Range(0, _settings.Writers).Select(i => Writer.Create(i, _settings.FleetWorkers).UserId);
         var held = await Task.WhenAll(users.Select(user => _locks.IsLockedAsync(user, cancellationToken)));
         var left = held.Count(h => h);
-        results.Add(new InvariantResult("no lock left held", left == 0, $"{left} session locks still held after every writer stopped"));
+        results.Add(Invariants.NoLockLeftHeld(recorder, left));
 
         var nulls = recorder.Counter(Counters.NullScoresInjected);
         var rejected = recorder.Failures(FailureKind.NullScoreRejected);

@@ -16,17 +16,23 @@ internal static class Gate
 
     /// <summary>
     /// A benchmark got worse when its time ratio or its allocation ratio to the in-run baseline grew by more than
-    /// <paramref name="threshold"/> (relative) over the committed one. A benchmark missing from the run is a failure too.
+    /// <paramref name="threshold"/> (relative) over the committed one. A benchmark missing from a suite that
+    /// ran is a failure too; suites that did not run (a partial run) are not judged.
     /// </summary>
     public static IReadOnlyList<Verdict> Compare(BaselineFile committed, IReadOnlyList<BenchmarkRow> run, double threshold)
     {
         var current = run.ToDictionary(r => r.Key, StringComparer.Ordinal);
+        var suites = run.Select(r => r.Suite + ".").Distinct().ToList();
         var verdicts = new List<Verdict>();
         foreach (var (key, expected) in committed.Benchmarks.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (!current.TryGetValue(key, out var row))
             {
-                verdicts.Add(new Verdict(key, false, "missing from this run"));
+                if (suites.Any(suite => key.StartsWith(suite, StringComparison.Ordinal)))
+                {
+                    verdicts.Add(new Verdict(key, false, "missing from this run of its suite"));
+                }
+
                 continue;
             }
 

@@ -41,6 +41,7 @@ internal sealed class ModeRunner(DrillSettings settings, ISubmissionStack stack,
         {
             Invariants.KeyCollisions(_store),
             Invariants.ConnectionBudget(_recorder, samples, monitor.ServerBudget, stack.ClientConnectionBudget),
+            Invariants.NullScoresRejected(_recorder),
         };
         invariants.AddRange(await stack.CheckInvariantsAsync(_recorder, cancellationToken));
 

@@ -39,4 +39,13 @@ internal static class Invariants
             "no lock left held", outlived == 0 && leftAtEnd == 0,
             $"{outlived:N0} sessions ended with their lock still held (until its TTL); {leftAtEnd} locks still held after every writer stopped");
     }
+
+    public static InvariantResult NullScoresRejected(RunRecorder recorder)
+    {
+        var nulls = recorder.Counter(Counters.NullScoresInjected);
+        var rejected = recorder.Failures(FailureKind.NullScoreRejected);
+        return new InvariantResult(
+            "every null score rejected", nulls == rejected,
+            $"{nulls:N0} null scores produced, {rejected:N0} rejected before any SQL, {nulls - rejected:N0} written anyway");
+    }
 }

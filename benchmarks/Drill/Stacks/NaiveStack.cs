@@ -160,11 +160,6 @@ internal sealed class NaiveStack(
         }
 
         results.Add(Invariants.NoLockLeftHeld(recorder, left));
-        var nulls = recorder.Counter(Counters.NullScoresInjected);
-        var rejected = recorder.Failures(FailureKind.NullScoreRejected);
-        results.Add(new InvariantResult(
-            "every null score rejected", nulls == rejected,
-            $"{nulls} null scores produced, {rejected} rejected, {nulls - rejected} silently coalesced"));
 
         // What Resilience.Pooling's start-up check would have said of this fleet (the naive stack never asked).
         var budget = FleetBudget.Evaluate(

@@ -205,11 +205,6 @@ internal sealed class ResilientStack : ISubmissionStack
         var left = held.Count(h => h);
         results.Add(Invariants.NoLockLeftHeld(recorder, left));
 
-        var nulls = recorder.Counter(Counters.NullScoresInjected);
-        var rejected = recorder.Failures(FailureKind.NullScoreRejected);
-        results.Add(new InvariantResult(
-            "every null score rejected", nulls == rejected,
-            $"{nulls} null scores produced, {rejected} rejected before any SQL, {nulls - rejected} written"));
         if (Budget is not null)
         {
             results.Add(new InvariantResult("fleet budget fits the server", Budget.Fits, Budget.Arithmetic));

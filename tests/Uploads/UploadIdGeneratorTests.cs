@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Resilience.Uploads.Tests.Support;
 
@@ -63,6 +65,23 @@ public sealed class UploadIdGeneratorTests
                     previous = next;
                 }
             });
+
+    [Fact]
+    public void Each_step_back_of_the_clock_is_logged_once()
+    {
+        var clock = new SteppingClock(Start.ToUnixTimeMilliseconds());
+        var logger = new FakeLogger<UploadIdGenerator>();
+        var ids = new UploadIdGenerator(clock, logger);
+        var first = ids.Next();
+        clock.UnixMilliseconds -= 1_500;
+        var second = ids.Next();
+        var third = ids.Next();
+        Assert.True(first < second && second < third);
+        Assert.Equal(first.UnixTimeMilliseconds, third.UnixTimeMilliseconds);
+        var record = Assert.Single(logger.Collector.GetSnapshot());
+        Assert.Equal(LogLevel.Warning, record.Level);
+        Assert.Contains("stepped back by 1500 ms", record.Message, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Clock_before_1970_is_clamped_and_order_kept()

@@ -43,6 +43,7 @@ public sealed class UploadKeyGenerator
     private readonly byte[] _attemptKey;
     private readonly UploadMetrics? _metrics;
     private readonly KeyValuePair<string, object?> _templateTag;
+    private readonly int _fixedLength;
 
     /// <summary>Creates a generator for a template with the given caller fields and default options.</summary>
     /// <param name="template">E.g. <c>{class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}</c>.</param>
@@ -84,6 +85,13 @@ public sealed class UploadKeyGenerator
         _attemptKey = Encoding.UTF8.GetBytes(options.AttemptSecret ?? "resilience.uploads.template:" + template.Text);
         _metrics = metrics;
         _templateTag = new(UploadMetrics.TemplateTag, name);
+        _fixedLength = template.Segments.Sum(s => s.Kind switch
+        {
+            SegmentKind.Literal => s.Text.Length,
+            SegmentKind.Id => UploadId.TextLength,
+            SegmentKind.Hash => s.Width,
+            _ => 0,
+        });
     }
 
     /// <summary>The name this template was registered under (<see cref="Options.DefaultName"/> when unnamed).</summary>
@@ -258,17 +266,50 @@ public sealed class UploadKeyGenerator
 
     private string Render(UploadId id, string extension, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots)
     {
-        Span<char> buffer = stackalloc char[MaxKeyLength];
-        var length = RenderInto(buffer, id, extension, fields, slots);
-        if (length < 0)
+        // Exact length first, then one allocation written in place.
+        var length = _fixedLength + (_template.HasExtension ? extension.Length : 0);
+        if (_template.HasTimestamp)
         {
-            throw Reject(KeyField, UploadKeyRule.TooLong,
-                $"The key would be longer than {MaxKeyLength} bytes (S3's limit); shorten the field values or the template.");
+            length += TimestampLength(id.UnixTimeMilliseconds);
         }
 
+        foreach (var slot in slots)
+        {
+            length += FieldLength(fields[slot].Value);
+        }
+
+        if (length > MaxKeyLength)
+        {
+            throw Reject(KeyField, UploadKeyRule.TooLong,
+                $"The key would be {length} bytes, more than {MaxKeyLength} (S3's limit); shorten the field values or the template.");
+        }
+
+        var key = string.Create(length, new RenderState(this, id, extension, fields, slots), static (span, state) =>
+        {
+            var written = state.Generator.RenderInto(span, state.Id, state.Extension, state.Fields, state.Slots);
+            if (written != span.Length)
+            {
+                throw new InvalidOperationException($"Rendered {written} characters into a key of {span.Length}.");
+            }
+        });
         _metrics?.KeysCreated.Add(1, _templateTag);
-        return new string(buffer[..length]);
+        return key;
     }
+
+    private int FieldLength(string value)
+    {
+        if (_encoding == UploadKeyValueEncoding.Escape)
+        {
+            SafeCharacters.TryMeasureEscaped(value, out var encoded, out _, out _);
+            return encoded;
+        }
+
+        return value.Length;
+    }
+
+    /// <summary>Digits of "D13": 13 until the year 2286, then 14, and 15 for the largest 48-bit values.</summary>
+    private static int TimestampLength(long unixMs) =>
+        unixMs < 10_000_000_000_000 ? 13 : unixMs < 100_000_000_000_000 ? 14 : 15;
 
     /// <summary>Writes the key; returns its length, or -1 when it does not fit in the buffer.</summary>
     private int RenderInto(Span<char> buffer, UploadId id, string? extension, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots)
@@ -664,6 +705,20 @@ public sealed class UploadKeyGenerator
             new KeyValuePair<string, object?>(UploadMetrics.FieldTag, field),
             new KeyValuePair<string, object?>(UploadMetrics.ErrorTypeTag, rule.ToString()));
         return new InvalidUploadKeyValueException(field, rule, message, index);
+    }
+
+    private readonly ref struct RenderState(
+        UploadKeyGenerator generator, UploadId id, string extension, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots)
+    {
+        public UploadKeyGenerator Generator { get; } = generator;
+
+        public UploadId Id { get; } = id;
+
+        public string Extension { get; } = extension;
+
+        public ReadOnlySpan<(string Name, string Value)> Fields { get; } = fields;
+
+        public ReadOnlySpan<int> Slots { get; } = slots;
     }
 
     private string FieldList() => _template.Fields.Length == 0 ? "(none)" : string.Join(", ", _template.Fields);

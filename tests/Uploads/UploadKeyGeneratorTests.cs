@@ -75,6 +75,23 @@ public sealed partial class UploadKeyGeneratorTests
                 Assert.Equal(key, keys.Create(parts.Id, contentType, ("class_id", classId), ("student_id", studentId)));
             });
 
+    [Theory]
+    [InlineData(0L, "0000000000000")]
+    [InlineData(1L, "0000000000001")]
+    [InlineData(9_999_999_999_999L, "9999999999999")]
+    [InlineData(10_000_000_000_000L, "10000000000000")]
+    [InlineData(99_999_999_999_999L, "99999999999999")]
+    [InlineData(100_000_000_000_000L, "100000000000000")]
+    [InlineData(UploadId.MaxUnixTimeMilliseconds, "281474976710655")]
+    public void Any_48_bit_timestamp_renders_and_parses_back(long unixMs, string digits)
+    {
+        var keys = Keys();
+        var id = UploadId.Create(unixMs, 12345);
+        var key = keys.Create(id, "image/jpeg", ("class_id", "c"), ("student_id", "s"));
+        Assert.Equal($"c/s/{digits}_{id}.jpg", key);
+        Assert.Equal(id, keys.Parse(key).Id);
+    }
+
     [Property(MaxTest = 300)]
     public Property Escape_encoding_parses_back_any_text_exactly() =>
         Prop.ForAll(Values.AnyText.ToArbitrary(), Values.AnyText.ToArbitrary(), (classId, studentId) =>

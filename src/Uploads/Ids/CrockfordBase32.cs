@@ -16,13 +16,26 @@ internal static class CrockfordBase32
 
     public static void Encode(ulong hi, ulong lo, Span<char> destination)
     {
-        // Last 12 characters come from the low 60 bits of lo; the middle ones straddle hi and lo.
-        var value = ((UInt128)hi << 64) | lo;
-        for (var i = Length128 - 1; i >= 0; i--)
+        // 130 bits = 2 + 128: characters 14-25 take lo's low 60 bits, characters 2-13 the next 60 bits
+        // ((hi << 4) | (lo >> 60)), characters 0-1 hi's top 8 bits (the first character holds only 3 of them).
+        _ = destination[Length128 - 1];
+        var alphabet = Alphabet;
+        var low = lo;
+        for (var i = Length128 - 1; i >= 14; i--)
         {
-            destination[i] = Alphabet[(int)((ulong)value & 31)];
-            value >>= 5;
+            destination[i] = alphabet[(int)(low & 31)];
+            low >>= 5;
         }
+
+        var middle = (hi << 4) | (lo >> 60);
+        for (var i = 13; i >= 2; i--)
+        {
+            destination[i] = alphabet[(int)(middle & 31)];
+            middle >>= 5;
+        }
+
+        destination[1] = alphabet[(int)((hi >> 56) & 31)];
+        destination[0] = alphabet[(int)(hi >> 61)];
     }
 
     public static bool TryDecode(ReadOnlySpan<char> text, out ulong hi, out ulong lo)

@@ -22,6 +22,7 @@ internal sealed class KeyTemplate
         Fields = fields;
         Segments = segments;
         HasExtension = segments.Any(s => s.Kind == SegmentKind.Extension);
+        HasTimestamp = segments.Any(s => s.Kind == SegmentKind.Timestamp);
     }
 
     public string Text { get; }
@@ -31,6 +32,8 @@ internal sealed class KeyTemplate
     public TemplateSegment[] Segments { get; }
 
     public bool HasExtension { get; }
+
+    public bool HasTimestamp { get; }
 
     /// <summary>Parses and checks a template; adds one sentence per problem and returns null when there is any.</summary>
     public static KeyTemplate? TryParse(string? text, IEnumerable<string>? declaredFields, List<string> problems)

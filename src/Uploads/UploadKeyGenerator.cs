@@ -219,6 +219,11 @@ public sealed class UploadKeyGenerator
     {
         var template = KeyTemplate.TryParse(options.Template, options.Fields, problems);
         contentTypes = options.ContentTypes is { Count: > 0 } custom ? custom.AsReadOnly() : UploadKeyOptions.DefaultContentTypes;
+        foreach (var clash in contentTypes.Keys.Where(k => k is not null).GroupBy(k => k, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            problems.Add($"ContentTypes: \"{clash.Key}\" is listed {clash.Count()} times with different letter case; content types are case-insensitive.");
+        }
+
         foreach (var (contentType, extension) in contentTypes)
         {
             if (!IsMediaType(contentType))

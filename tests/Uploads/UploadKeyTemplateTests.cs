@@ -75,6 +75,17 @@ public sealed class UploadKeyTemplateTests
         Assert.Contains(error.Problems, p => p.Contains("AttemptSecret", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Content_types_differing_only_in_case_are_refused()
+    {
+        var error = Assert.Throws<UploadKeyTemplateException>(() => new UploadKeyGenerator(new UploadKeyOptions
+        {
+            Template = "{uuid}.{ext}",
+            ContentTypes = new Dictionary<string, string>(StringComparer.Ordinal) { ["image/png"] = "png", ["IMAGE/PNG"] = "png" },
+        }));
+        Assert.Contains("case-insensitive", Assert.Single(error.Problems), StringComparison.Ordinal);
+    }
+
     [Property(MaxTest = 1_000)]
     public Property Any_template_text_is_either_accepted_or_refused_with_a_template_exception() =>
         Prop.ForAll(

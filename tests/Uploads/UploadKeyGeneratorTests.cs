@@ -435,6 +435,29 @@ public sealed partial class UploadKeyGeneratorTests
     }
 
     [Fact]
+    public void Create_allocates_only_the_key_string()
+    {
+        var keys = new UploadKeyGenerator(new UploadKeyOptions { Template = Submissions, Fields = ["class_id", "student_id"] }, new UploadIdGenerator());
+        var sample = keys.Create("image/jpeg", ("class_id", "class-7b"), ("student_id", "student-42"));
+        for (var i = 0; i < 1_000; i++)
+        {
+            keys.Create("image/jpeg", ("class_id", "class-7b"), ("student_id", "student-42"));
+        }
+
+        // A string of n chars takes 8 (header) + 8 (method table) + 4 (length) + 2n + 2 (terminator) bytes, 8-aligned.
+        var stringBytes = (22 + (2 * sample.Length) + 7) & ~7;
+        const int Count = 10_000;
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < Count; i++)
+        {
+            keys.Create("image/jpeg", ("class_id", "class-7b"), ("student_id", "student-42"));
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal((long)Count * stringBytes, allocated);
+    }
+
+    [Fact]
     public void Naive_second_resolution_keys_collide_where_these_do_not()
     {
         // The incident: {class_id}/{student_id}/{timestamp_seconds}.jpg, a student double-submitting within one second.

@@ -20,7 +20,7 @@ namespace Resilience.Uploads;
 /// <code>
 /// var keys = new UploadKeyGenerator("{class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}", "class_id", "student_id");
 /// string key = keys.Create("image/jpeg", ("class_id", "c-42"), ("student_id", "s-7"));
-/// // c-42/s-7/1764780000000_068g6m2h0c3x2rqbdmfp4s9m8w.jpg
+/// // c-42/s-7/1796313963990_01m8yafqepeswvsvtqqq5zrq63.jpg
 /// UploadKeyParts parts = keys.Parse(key);
 /// </code>
 /// </example>

@@ -84,6 +84,20 @@ public sealed class UploadIdGeneratorTests
     }
 
     [Fact]
+    public void Two_generators_on_the_same_frozen_millisecond_do_not_overlap()
+    {
+        // Two processes' generators: no shared state, same clock reading; 74 random bits keep them apart.
+        var a = new UploadIdGenerator(new FakeTimeProvider(Start));
+        var b = new UploadIdGenerator(new FakeTimeProvider(Start));
+        var seen = new HashSet<UploadId>();
+        for (var i = 0; i < 100_000; i++)
+        {
+            Assert.True(seen.Add(a.Next()));
+            Assert.True(seen.Add(b.Next()));
+        }
+    }
+
+    [Fact]
     public void Clock_before_1970_is_clamped_and_order_kept()
     {
         var clock = new SteppingClock(-10_000);

@@ -65,8 +65,6 @@ internal static class CrockfordBase32
         return true;
     }
 
-    public static bool IsDigit(char c) => c < 128 && Decode[c] >= 0;
-
     private static sbyte[] BuildDecodeTable()
     {
         var table = new sbyte[128];

@@ -75,6 +75,7 @@ public sealed class UploadKeyGenerator
 
         Name = name;
         _template = template;
+        Fields = Array.AsReadOnly(template.Fields);
         _ids = ids ?? UploadIdGenerator.Shared;
         _encoding = options.ValueEncoding;
         _extensionsByContentType = contentTypes.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
@@ -101,7 +102,7 @@ public sealed class UploadKeyGenerator
     public string Template => _template.Text;
 
     /// <summary>The caller fields the template uses, in declaration order.</summary>
-    public IReadOnlyList<string> Fields => _template.Fields;
+    public IReadOnlyList<string> Fields { get; }
 
     /// <summary>The id source.</summary>
     public UploadIdGenerator Ids => _ids;

@@ -120,7 +120,7 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
             result = (long)await _provider.Database.ScriptEvaluateAsync(LockScripts.Extend, [LockKey], [Value, (long)Math.Ceiling(length.TotalMilliseconds)])
                 .WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new LockBackendException(Resource, "extend", ex);
         }

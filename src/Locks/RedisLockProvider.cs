@@ -279,7 +279,7 @@ public sealed class RedisLockProvider : IDisposable
             result = (long)await _db.ScriptEvaluateAsync(LockScripts.ForceRelease, [LockKeys.LockKey(_prefix, resource)], [authenticatedOwnerId])
                 .WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new LockBackendException(resource, "force release", ex);
         }
@@ -314,7 +314,7 @@ public sealed class RedisLockProvider : IDisposable
         {
             reply = await _db.ScriptEvaluateAsync(LockScripts.Info, LockKeys.Both(_prefix, resource)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             throw new LockBackendException(resource, "read", ex);
         }
@@ -448,7 +448,7 @@ public sealed class RedisLockProvider : IDisposable
             _ = CleanUpAbandonedAsync(resource, lockKey, value, ttl);
             throw;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // The reply was lost (timeout) or the connection dropped after sending: the lease may exist. The clean-up command is
             // queued on the connection before this method returns, behind the acquire, so it runs after it on the server.

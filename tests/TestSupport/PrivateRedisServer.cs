@@ -124,6 +124,7 @@ public sealed class PrivateRedisServer : IAsyncDisposable
         options.AbortOnConnectFail = false;
         options.ConnectTimeout = 2000;
         options.ConnectRetry = 3;
+        options.AllowAdmin = true;
         configure?.Invoke(options);
         return await ConnectionMultiplexer.ConnectAsync(options);
     }

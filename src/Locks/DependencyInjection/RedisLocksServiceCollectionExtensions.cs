@@ -88,11 +88,7 @@ public static class RedisLocksServiceCollectionExtensions
         }
 
         builder.ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisLockOptions>>(sp =>
-        {
-            var isService = sp.GetService<IServiceProviderIsService>();
-            return new RedisLockOptionsValidator(() => isService?.IsService(typeof(IConnectionMultiplexer)) ?? false);
-        }));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisLockOptions>, ContainerRedisLockOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
 
         if (name is null)

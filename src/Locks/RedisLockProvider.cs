@@ -26,6 +26,7 @@ public sealed class RedisLockProvider : IDisposable
     private readonly ResiliencePipeline _releaseRetry;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
     private readonly string _prefix;
+    private Task? _scriptsLoaded;
 
     /// <summary>Creates a provider on an existing connection. Validates <paramref name="options"/> now.</summary>
     /// <param name="redis">The connection; not disposed by the provider.</param>
@@ -427,6 +428,11 @@ public sealed class RedisLockProvider : IDisposable
 
     private async Task<Attempt> AttemptAsync(string resource, string ownerId, CancellationToken cancellationToken)
     {
+        if (_scriptsLoaded is null)
+        {
+            _ = EnsureScriptsLoaded();
+        }
+
         var ttl = Ttl.Current;
         var lockKey = LockKeys.LockKey(_prefix, resource);
         RedisKey[] keys = [lockKey, LockKeys.FenceKey(_prefix, resource)];
@@ -472,6 +478,46 @@ public sealed class RedisLockProvider : IDisposable
         var holder = (string?)parts[1];
         var pttl = (long)parts[2];
         return new Attempt(null, string.IsNullOrEmpty(holder) ? null : holder, pttl >= 0 ? TimeSpan.FromMilliseconds(pttl) : null);
+    }
+
+    /// <summary>
+    /// Loads the hot scripts once per server so StackExchange.Redis sends EVALSHA (a 40-byte hash) instead of the script
+    /// text; it falls back to EVAL by itself after a NOSCRIPT (e.g. a restarted Redis). Best effort: failure only means EVAL.
+    /// </summary>
+    internal Task EnsureScriptsLoaded()
+    {
+        var loading = Volatile.Read(ref _scriptsLoaded);
+        if (loading is not null)
+        {
+            return loading;
+        }
+
+        var started = LoadScriptsAsync();
+        return Interlocked.CompareExchange(ref _scriptsLoaded, started, null) ?? started;
+    }
+
+    private async Task LoadScriptsAsync()
+    {
+        await Task.Yield();
+        try
+        {
+            foreach (var endpoint in _redis.GetEndPoints())
+            {
+                var server = _redis.GetServer(endpoint);
+                if (!server.IsConnected || server.IsReplica)
+                {
+                    continue;
+                }
+
+                await server.ScriptLoadAsync(LockScripts.Acquire).ConfigureAwait(false);
+                await server.ScriptLoadAsync(LockScripts.Release).ConfigureAwait(false);
+                await server.ScriptLoadAsync(LockScripts.Extend).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or NotSupportedException or InvalidOperationException)
+        {
+            // Scripts keep working through EVAL.
+        }
     }
 
     private async Task CleanUpAbandonedAsync(string resource, string lockKey, string value, TimeSpan budget)

@@ -79,6 +79,9 @@ public sealed class PrivateRedisTests
 
         // Warm up (script cache), then count only what the lock operations send.
         await (await locks.TryAcquireAsync("warm", "o"))!.DisposeAsync();
+        await locks.EnsureScriptsLoaded();
+        await (await locks.TryAcquireAsync("warm", "o"))!.DisposeAsync();
+        var evalsBefore = await CommandCallsAsync(admin);
         const int N = 50;
         for (var i = 0; i < N; i++)
         {
@@ -103,6 +106,9 @@ public sealed class PrivateRedisTests
             Assert.Equal(1, release.GetValueOrDefault("del"));
             Assert.Equal(3, release.Values.Sum());
         }
+
+        // With the scripts loaded, the client sends the 40-byte hash (EVALSHA), not the script text.
+        Assert.Equal(2 * N, Delta(evalsBefore, await CommandCallsAsync(admin)).GetValueOrDefault("evalsha"));
     }
 
     [Fact]

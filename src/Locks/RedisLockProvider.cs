@@ -338,6 +338,44 @@ public sealed class RedisLockProvider : IDisposable
     public async Task<bool> IsLockedAsync(string resource, CancellationToken cancellationToken = default) =>
         await GetLockInfoAsync(resource, cancellationToken).ConfigureAwait(false) is not null;
 
+    /// <summary>
+    /// Lists the resources of this lock name that are held right now, by scanning every primary for
+    /// <c>{KeyPrefix:*}:lock</c> keys (SCAN, not KEYS). Meant for drills, tests and operations ("is anything left held?"),
+    /// not for hot paths: its cost grows with the size of the keyspace.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the scan.</param>
+    /// <returns>The held resources, in no particular order.</returns>
+    /// <exception cref="LockBackendException">Redis failed.</exception>
+    public async Task<IReadOnlyList<string>> GetHeldResourcesAsync(CancellationToken cancellationToken = default)
+    {
+        var pattern = "{" + EscapeGlob(_prefix) + ":*}:lock";
+        var head = _prefix.Length + 2;
+        var held = new List<string>();
+        try
+        {
+            foreach (var endpoint in _redis.GetEndPoints())
+            {
+                var server = _redis.GetServer(endpoint);
+                if (server.IsReplica)
+                {
+                    continue;
+                }
+
+                await foreach (var key in server.KeysAsync(Options.Database, pattern, pageSize: 500).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    var name = (string)key!;
+                    held.Add(name[head..^"}:lock".Length]);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            throw new LockBackendException("*", "scan", ex);
+        }
+
+        return held;
+    }
+
     /// <summary>Disposes the meter it created and the connection it created from <see cref="RedisLockOptions.Configuration"/>.</summary>
     public void Dispose()
     {
@@ -560,6 +598,22 @@ public sealed class RedisLockProvider : IDisposable
         var min = Options.RetryDelayMin.Ticks;
         var max = Options.RetryDelayMax.Ticks;
         return TimeSpan.FromTicks(max > min ? Random.Shared.NextInt64(min, max + 1) : min);
+    }
+
+    private static string EscapeGlob(string value)
+    {
+        var builder = new System.Text.StringBuilder(value.Length + 4);
+        foreach (var c in value)
+        {
+            if (c is '*' or '?' or '[' or ']' or '\\')
+            {
+                builder.Append('\\');
+            }
+
+            builder.Append(c);
+        }
+
+        return builder.ToString();
     }
 
     private static bool IsTransient(Exception ex) =>

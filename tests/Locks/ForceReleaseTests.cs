@@ -55,4 +55,24 @@ public sealed class ForceReleaseTests(ServiceFixture services) : LockTestBase(se
         Assert.False(await locks.ForceReleaseAsync("r", "Alic"));
         Assert.True(await locks.IsLockedAsync("r"));
     }
+
+    [Fact]
+    public async Task GetHeldResources_lists_exactly_the_held_resources_of_this_lock_name()
+    {
+        var locks = NewProvider();
+        var other = NewProvider(o => o.KeyPrefix = Prefix + "*x");
+        Assert.Empty(await locks.GetHeldResourcesAsync());
+
+        var a = await locks.AcquireAsync("user-a", "a");
+        var b = await locks.AcquireAsync("user:{b}", "b");
+        await using var elsewhere = await other.AcquireAsync("user-c", "c");
+        await (await locks.AcquireAsync("user-d", "d")).DisposeAsync();
+
+        Assert.Equal(["user-a", "user:{b}"], (await locks.GetHeldResourcesAsync()).Order(StringComparer.Ordinal));
+        Assert.Equal(["user-c"], await other.GetHeldResourcesAsync());
+
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+        Assert.Empty(await locks.GetHeldResourcesAsync());
+    }
 }

@@ -47,7 +47,7 @@ public abstract class LockTestBase(ServiceFixture services) : IAsyncLifetime
             }
 
             var keys = new List<RedisKey>();
-            await foreach (var key in server.KeysAsync(pattern: "{" + prefix + ":*"))
+            await foreach (var key in server.KeysAsync(pattern: "{" + prefix + "*"))
             {
                 keys.Add(key);
             }

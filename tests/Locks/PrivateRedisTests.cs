@@ -174,6 +174,39 @@ public sealed class PrivateRedisTests
         Assert.False(await admin.GetDatabase().KeyExistsAsync("{p:user-7}:lock"));
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(0)]
+    public async Task A_release_whose_reply_times_out_is_retried_within_the_lease_and_only_fails_without_retries(int retries)
+    {
+        await using var server = await PrivateRedisServer.StartAsync();
+        await using var admin = await server.ConnectAsync();
+        await using var redis = await server.ConnectAsync(o => o.AsyncTimeout = o.SyncTimeout = 300);
+        using var locks = new RedisLockProvider(redis, Options(o =>
+        {
+            o.ReleaseRetryAttempts = retries;
+            o.ReleaseRetryDelay = TimeSpan.FromMilliseconds(200);
+        }));
+        var handle = await locks.AcquireAsync("user-8", "alice");
+
+        // Writes pause for 1 s: the first release attempt times out on the client (300 ms); later attempts get through.
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "1000", "WRITE");
+        var outcome = await handle.ReleaseAsync();
+
+        if (retries == 0)
+        {
+            Assert.Equal(LockReleaseOutcome.Failed, outcome);
+        }
+        else
+        {
+            // Retried: the timed-out first attempt may have deleted the key before the retry ran, which then finds it gone.
+            Assert.Contains(outcome, new[] { LockReleaseOutcome.Released, LockReleaseOutcome.AlreadyExpired });
+        }
+
+        await redis.GetDatabase().PingAsync();
+        Assert.False(await admin.GetDatabase().KeyExistsAsync("{p:user-8}:lock"));
+    }
+
     private static Process StartHolder(string redis, string prefix, string resource, string owner, int ttlMs)
     {
         var path = HolderPath();

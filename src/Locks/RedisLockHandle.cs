@@ -101,9 +101,9 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     public async ValueTask<bool> ExtendAsync(TimeSpan? ttl = null, CancellationToken cancellationToken = default)
     {
         var length = ttl ?? Ttl;
-        if (length < TimeSpan.FromMilliseconds(1))
+        if (length < TimeSpan.FromMilliseconds(1) || length > RedisLockOptions.MaxLeaseTtl)
         {
-            throw new InvalidLockArgumentException(nameof(ttl), $"it is {length}; it must be at least 1 ms.", Resource);
+            throw new InvalidLockArgumentException(nameof(ttl), $"it is {length}; it must be between 1 ms and {RedisLockOptions.MaxLeaseTtl}.", Resource);
         }
 
         if (IsReleased || IsLost)

@@ -9,6 +9,9 @@ public sealed class RedisLockOptions
     /// <summary>Longest accepted resource name and owner id, in characters.</summary>
     public const int MaxNameLength = 256;
 
+    /// <summary>Longest accepted lease TTL (also for <see cref="RedisLockHandle.ExtendAsync"/>): one day.</summary>
+    public static readonly TimeSpan MaxLeaseTtl = TimeSpan.FromDays(1);
+
     /// <summary>Longest accepted <see cref="KeyPrefix"/>, in characters.</summary>
     public const int MaxKeyPrefixLength = 64;
 

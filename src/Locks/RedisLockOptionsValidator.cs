@@ -78,6 +78,14 @@ public sealed class RedisLockOptionsValidator : IValidateOptions<RedisLockOption
         Positive(errors, P + nameof(o.Ttl), o.Ttl, TimeSpan.FromMilliseconds(1));
         Positive(errors, P + nameof(o.MinTtl), o.MinTtl, TimeSpan.FromMilliseconds(1));
         Positive(errors, P + nameof(o.MaxTtl), o.MaxTtl, TimeSpan.FromMilliseconds(1));
+        foreach (var (setting, value) in new[] { (nameof(o.Ttl), o.Ttl), (nameof(o.MaxTtl), o.MaxTtl), (nameof(o.MaxHoldTime), o.MaxHoldTime) })
+        {
+            if (value > RedisLockOptions.MaxLeaseTtl)
+            {
+                errors.Add($"{P}{setting} ({value}) must not exceed {RedisLockOptions.MaxLeaseTtl}.");
+            }
+        }
+
         if (o.TtlBuffer < TimeSpan.Zero)
         {
             errors.Add($"{P}{nameof(o.TtlBuffer)} ({o.TtlBuffer}) must not be negative.");

@@ -70,6 +70,7 @@ public sealed class BadInputTests(ServiceFixture services) : LockTestBase(servic
         var ttl = await Assert.ThrowsAsync<InvalidLockArgumentException>(() => handle.ExtendAsync(TimeSpan.Zero).AsTask());
         Assert.Equal("ttl", ttl.ParameterName);
         await Assert.ThrowsAsync<InvalidLockArgumentException>(() => handle.ExtendAsync(TimeSpan.FromSeconds(-5)).AsTask());
+        await Assert.ThrowsAsync<InvalidLockArgumentException>(() => handle.ExtendAsync(TimeSpan.FromDays(2)).AsTask());
         Assert.True(await locks.IsLockedAsync("r"));
     }
 
@@ -123,6 +124,7 @@ public sealed class BadInputTests(ServiceFixture services) : LockTestBase(servic
             RetryDelayMax = TimeSpan.FromSeconds(1),
             ReleaseRetryAttempts = -1,
             HoldTimeAlertThreshold = TimeSpan.Zero,
+            MaxHoldTime = TimeSpan.FromDays(3),
         };
 
         var error = Assert.Throws<OptionsValidationException>(() => new RedisLockProvider(Redis, options));
@@ -135,7 +137,8 @@ public sealed class BadInputTests(ServiceFixture services) : LockTestBase(servic
         Assert.Contains(error.Failures, f => f.Contains("RetryDelayMax", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("ReleaseRetryAttempts", StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains("HoldTimeAlertThreshold", StringComparison.Ordinal));
-        Assert.True(error.Failures.Count() >= 8);
+        Assert.Contains(error.Failures, f => f.Contains("MaxHoldTime (3.00:00:00) must not exceed 1.00:00:00", StringComparison.Ordinal));
+        Assert.True(error.Failures.Count() >= 9);
     }
 
     [Fact]

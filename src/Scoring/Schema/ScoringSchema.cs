@@ -1,0 +1,288 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Resilience.Scoring;
+
+/// <summary>
+/// Creates or migrates the package's schema, idempotently and safely under concurrency: everything runs in one transaction
+/// under a transaction-scoped advisory lock (<c>pg_advisory_xact_lock</c>), so it also works through PgBouncer in transaction mode.
+/// </summary>
+internal static class ScoringSchema
+{
+    /// <summary>The schema version this build of the package writes.</summary>
+    public const int CurrentVersion = 1;
+
+    /// <summary>First key of the two-key advisory lock (second key: hash of the schema name). Spells "RSCO".</summary>
+    private const int AdvisoryLockClass = 0x5253434F;
+
+    public const string ProjectionRangeConstraint = "score_projection_score_range";
+    public const string EventValueRangeConstraint = "score_events_value_range";
+    public const string EventResultRangeConstraint = "score_events_result_score_range";
+    public const string EventPrimaryKey = "score_events_pkey";
+
+    /// <summary>Brings the schema to <see cref="CurrentVersion"/> and the range constraints to the options' bounds.</summary>
+    public static async Task EnsureAsync(NpgsqlConnection connection, ScoringOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        var s = options.Schema;
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+
+        using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1, hashtext($2))", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter<int> { TypedValue = AdvisoryLockClass });
+            lockCommand.Parameters.Add(new NpgsqlParameter<string> { TypedValue = s });
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(connection, transaction, $"CREATE SCHEMA IF NOT EXISTS {s}", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction,
+            $"CREATE TABLE IF NOT EXISTS {s}.scoring_meta (key text PRIMARY KEY, value text NOT NULL)", cancellationToken).ConfigureAwait(false);
+
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var read = new NpgsqlCommand($"SELECT key, value FROM {s}.scoring_meta", connection, transaction))
+        {
+            var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerScope = reader.ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                meta[reader.GetString(0)] = reader.GetString(1);
+            }
+        }
+
+        var version = meta.TryGetValue("schema_version", out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 0;
+        if (version > CurrentVersion)
+        {
+            throw new InvalidOperationException(
+                $"Scoring schema '{s}' is at version {version}, newer than this package understands ({CurrentVersion}). Upgrade Resilience.Scoring.");
+        }
+
+        if (version < 1)
+        {
+            foreach (var statement in Version1(s))
+            {
+                await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        var min = ToDecimal(options.MinScore);
+        var max = ToDecimal(options.MaxScore);
+        var span = ToDecimal(ScoreEventValidator.MaxDelta(options));
+        var boundsChanged = !meta.TryGetValue("min_score", out var storedMin) || !meta.TryGetValue("max_score", out var storedMax)
+            || decimal.Parse(storedMin, CultureInfo.InvariantCulture) != min || decimal.Parse(storedMax, CultureInfo.InvariantCulture) != max;
+        if (boundsChanged)
+        {
+            foreach (var statement in RangeConstraints(s, min, max, span))
+            {
+                await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (version < CurrentVersion || boundsChanged)
+        {
+            using var write = new NpgsqlCommand(
+                $"INSERT INTO {s}.scoring_meta (key, value) SELECT * FROM unnest($1::text[], $2::text[]) " +
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                connection, transaction);
+            write.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ["schema_version", "min_score", "max_score"] });
+            write.Parameters.Add(new NpgsqlParameter<string[]>
+            {
+                TypedValue =
+                [
+                    CurrentVersion.ToString(CultureInfo.InvariantCulture),
+                    min.ToString(CultureInfo.InvariantCulture),
+                    max.ToString(CultureInfo.InvariantCulture),
+                ],
+            });
+            await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+        if (version < CurrentVersion)
+        {
+            ScoringLog.Migrated(logger, s, version, CurrentVersion);
+        }
+
+        if (boundsChanged)
+        {
+            ScoringLog.BoundsChanged(logger, s, min, max);
+        }
+    }
+
+    /// <summary>Converts a validated bound to the exact decimal that the CHECK constraints and the parameters use.</summary>
+    public static decimal ToDecimal(double value) => (decimal)value;
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Literal(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static IEnumerable<string> RangeConstraints(string s, decimal min, decimal max, decimal span)
+    {
+        // The event log keeps its history: a narrower range applies to new events only (NOT VALID), while the projection
+        // must satisfy the range now (validated), so a migration that would strand a current score fails loudly instead.
+        yield return $"""
+            ALTER TABLE {s}.score_events
+                DROP CONSTRAINT IF EXISTS {EventValueRangeConstraint},
+                DROP CONSTRAINT IF EXISTS {EventResultRangeConstraint},
+                ADD CONSTRAINT {EventValueRangeConstraint} CHECK (
+                    value <> 'NaN'
+                    AND ((kind = 'set' AND value BETWEEN {Literal(min)} AND {Literal(max)})
+                      OR (kind = 'add' AND value BETWEEN {Literal(-span)} AND {Literal(span)}))) NOT VALID,
+                ADD CONSTRAINT {EventResultRangeConstraint} CHECK (
+                    result_score <> 'NaN' AND result_score BETWEEN {Literal(min)} AND {Literal(max)}) NOT VALID
+            """;
+        yield return $"""
+            ALTER TABLE {s}.score_projection
+                DROP CONSTRAINT IF EXISTS {ProjectionRangeConstraint},
+                ADD CONSTRAINT {ProjectionRangeConstraint} CHECK (
+                    score <> 'NaN' AND score BETWEEN {Literal(min)} AND {Literal(max)})
+            """;
+    }
+
+    private static IEnumerable<string> Version1(string s)
+    {
+        yield return $"""
+            CREATE TABLE IF NOT EXISTS {s}.score_events (
+                seq bigint GENERATED ALWAYS AS IDENTITY,
+                event_id text NOT NULL,
+                user_id text NOT NULL,
+                concept text NOT NULL,
+                kind text NOT NULL,
+                value numeric NOT NULL,
+                occurred_at timestamptz NOT NULL,
+                recorded_at timestamptz NOT NULL,
+                source text NULL,
+                expected_version bigint NULL,
+                result_score numeric NOT NULL,
+                result_version bigint NOT NULL,
+                CONSTRAINT {EventPrimaryKey} PRIMARY KEY (event_id),
+                CONSTRAINT score_events_seq_key UNIQUE (seq),
+                CONSTRAINT score_events_ids_not_blank CHECK (btrim(event_id) <> '' AND btrim(user_id) <> '' AND btrim(concept) <> ''),
+                CONSTRAINT score_events_kind_known CHECK (kind IN ('add', 'set')),
+                CONSTRAINT score_events_expected_version_not_negative CHECK (expected_version >= 0),
+                CONSTRAINT score_events_result_version_positive CHECK (result_version >= 1)
+            )
+            """;
+        yield return $"CREATE INDEX IF NOT EXISTS score_events_key_seq ON {s}.score_events (user_id, concept, seq)";
+        yield return $"""
+            CREATE TABLE IF NOT EXISTS {s}.score_projection (
+                user_id text NOT NULL,
+                concept text NOT NULL,
+                score numeric NOT NULL,
+                version bigint NOT NULL,
+                updated_at timestamptz NOT NULL,
+                CONSTRAINT score_projection_pkey PRIMARY KEY (user_id, concept),
+                CONSTRAINT score_projection_version_positive CHECK (version >= 1)
+            )
+            """;
+
+        // The event log is append-only: UPDATE, DELETE and TRUNCATE raise SQLSTATE RS003.
+        yield return $"""
+            CREATE OR REPLACE FUNCTION {s}.score_events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'RS003',
+                    MESSAGE = format('%I.%I is append-only: %s is refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP),
+                    HINT = 'Correct a score by applying a new event; rebuild the projection from the log if it drifted.';
+            END
+            $fn$
+            """;
+        yield return $"""
+            CREATE OR REPLACE TRIGGER score_events_append_only BEFORE UPDATE OR DELETE ON {s}.score_events
+                FOR EACH ROW EXECUTE FUNCTION {s}.score_events_refuse_change()
+            """;
+        yield return $"""
+            CREATE OR REPLACE TRIGGER score_events_no_truncate BEFORE TRUNCATE ON {s}.score_events
+                FOR EACH STATEMENT EXECUTE FUNCTION {s}.score_events_refuse_change()
+            """;
+
+        // Applies events in array order, each atomically with its log entry; one call is one statement, so the whole
+        // call commits or rolls back as a unit (one round trip, no session state). Never reads a score into the client.
+        yield return $$"""
+            CREATE OR REPLACE FUNCTION {{s}}.apply_events(
+                p_event_ids text[], p_user_ids text[], p_concepts text[], p_kinds text[], p_values numeric[],
+                p_occurred_at timestamptz[], p_sources text[], p_expected bigint[], p_recorded_at timestamptz)
+            RETURNS TABLE (o_ord integer, o_status smallint, o_score numeric, o_version bigint)
+            LANGUAGE plpgsql AS $fn$
+            DECLARE
+                n integer := cardinality(p_event_ids);
+                i integer;
+                prior record;
+                new_score numeric;
+                new_version bigint;
+                found_version bigint;
+            BEGIN
+                IF cardinality(p_user_ids) <> n OR cardinality(p_concepts) <> n OR cardinality(p_kinds) <> n
+                   OR cardinality(p_values) <> n OR cardinality(p_occurred_at) <> n OR cardinality(p_sources) <> n
+                   OR cardinality(p_expected) <> n THEN
+                    RAISE EXCEPTION 'apply_events: the argument arrays differ in length' USING ERRCODE = '22023';
+                END IF;
+
+                FOR i IN 1 .. n LOOP
+                    SELECT e.user_id, e.concept, e.kind, e.value, e.result_score, e.result_version INTO prior
+                    FROM {{s}}.score_events e WHERE e.event_id = p_event_ids[i];
+                    IF FOUND THEN
+                        IF prior.user_id <> p_user_ids[i] OR prior.concept <> p_concepts[i]
+                           OR prior.kind <> p_kinds[i] OR prior.value <> p_values[i] THEN
+                            RAISE EXCEPTION USING
+                                ERRCODE = 'RS002',
+                                MESSAGE = format('score event id %s was already applied with a different payload', p_event_ids[i]),
+                                DETAIL = json_build_object('event_id', p_event_ids[i])::text;
+                        END IF;
+                        o_ord := i; o_status := 1; o_score := prior.result_score; o_version := prior.result_version;
+                        RETURN NEXT;
+                        CONTINUE;
+                    END IF;
+
+                    LOOP
+                        -- Existing score: the increment happens here, on the locked row, never in the client.
+                        UPDATE {{s}}.score_projection AS p
+                        SET score = CASE WHEN p_kinds[i] = 'set' THEN p_values[i] ELSE p.score + p_values[i] END,
+                            version = p.version + 1,
+                            updated_at = p_recorded_at
+                        WHERE p.user_id = p_user_ids[i] AND p.concept = p_concepts[i]
+                          AND (p_expected[i] IS NULL OR p.version = p_expected[i])
+                        RETURNING p.score, p.version INTO new_score, new_version;
+                        EXIT WHEN FOUND;
+
+                        SELECT q.version INTO found_version FROM {{s}}.score_projection q
+                        WHERE q.user_id = p_user_ids[i] AND q.concept = p_concepts[i];
+                        IF FOUND AND p_expected[i] IS NULL THEN
+                            CONTINUE; -- the row was committed after the UPDATE's snapshot: update it now
+                        END IF;
+                        IF FOUND OR p_expected[i] <> 0 THEN
+                            RAISE EXCEPTION USING
+                                ERRCODE = 'RS001',
+                                MESSAGE = format('score event %s expected version %s of (%s, %s) but found %s',
+                                    p_event_ids[i], p_expected[i], p_user_ids[i], p_concepts[i], found_version),
+                                DETAIL = json_build_object('event_id', p_event_ids[i], 'user_id', p_user_ids[i], 'concept', p_concepts[i],
+                                    'expected', p_expected[i], 'actual', found_version)::text;
+                        END IF;
+
+                        -- No score yet: insert it; if another transaction inserted it first, go round and update that row.
+                        INSERT INTO {{s}}.score_projection AS p (user_id, concept, score, version, updated_at)
+                        VALUES (p_user_ids[i], p_concepts[i], p_values[i], 1, p_recorded_at)
+                        ON CONFLICT (user_id, concept) DO NOTHING
+                        RETURNING p.score, p.version INTO new_score, new_version;
+                        EXIT WHEN FOUND;
+                    END LOOP;
+
+                    INSERT INTO {{s}}.score_events (event_id, user_id, concept, kind, value, occurred_at, recorded_at, source,
+                        expected_version, result_score, result_version)
+                    VALUES (p_event_ids[i], p_user_ids[i], p_concepts[i], p_kinds[i], p_values[i], p_occurred_at[i], p_recorded_at,
+                        p_sources[i], p_expected[i], new_score, new_version);
+
+                    o_ord := i; o_status := 0; o_score := new_score; o_version := new_version;
+                    RETURN NEXT;
+                END LOOP;
+            END
+            $fn$
+            """;
+    }
+}

@@ -334,7 +334,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         catch (PostgresException ex)
         {
             errorType = ex.SqlState;
-            var translated = Translate(ex, count == 1 ? events[0] : null);
+            var translated = Translate(ex, events, order);
             if (translated is not null)
             {
                 throw translated;
@@ -403,33 +403,34 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         || ex.SqlState == PostgresErrorCodes.DeadlockDetected
         || ex.SqlState == PostgresErrorCodes.SerializationFailure;
 
-    private ScoringException? Translate(PostgresException ex, ScoreEvent? single)
+    private ScoringException? Translate(PostgresException ex, IReadOnlyList<ScoreEvent> events, int[] order)
     {
+        // The function's own errors carry a small JSON object in HINT (Npgsql redacts DETAIL by default):
+        // "ord" is the 1-based position in the sorted arrays, "actual" the version found. No user data travels in it.
         switch (ex.SqlState)
         {
             case "RS001":
             {
-                using var detail = JsonDocument.Parse(ex.Detail ?? "{}");
-                var root = detail.RootElement;
-                var eventId = root.GetProperty("event_id").GetString() ?? string.Empty;
-                var expectedVersion = root.GetProperty("expected").GetInt64();
-                var actual = root.TryGetProperty("actual", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetInt64() : 0;
+                using var hint = JsonDocument.Parse(ex.Hint ?? "{}");
+                var e = events[order[hint.RootElement.GetProperty("ord").GetInt32() - 1]];
+                var actual = hint.RootElement.TryGetProperty("actual", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetInt64() : 0;
+                var expectedVersion = e.ExpectedVersion ?? 0;
                 _metrics.Conflict();
-                ScoringLog.Conflict(_logger, eventId, expectedVersion, actual);
-                return new ScoreVersionConflictException(
-                    eventId, root.GetProperty("user_id").GetString() ?? string.Empty, root.GetProperty("concept").GetString() ?? string.Empty,
-                    expectedVersion, actual, ex);
+                ScoringLog.Conflict(_logger, e.EventId, expectedVersion, actual);
+                return new ScoreVersionConflictException(e.EventId, e.UserId, e.Concept, expectedVersion, actual, ex);
             }
 
             case "RS002":
             {
-                using var detail = JsonDocument.Parse(ex.Detail ?? "{}");
-                return new EventIdReusedException(detail.RootElement.GetProperty("event_id").GetString() ?? string.Empty, ex);
+                using var hint = JsonDocument.Parse(ex.Hint ?? "{}");
+                var e = events[order[hint.RootElement.GetProperty("ord").GetInt32() - 1]];
+                return new EventIdReusedException(e.EventId, ex);
             }
 
             case PostgresErrorCodes.CheckViolation
                 when ex.ConstraintName is ScoringSchema.ProjectionRangeConstraint or ScoringSchema.EventResultRangeConstraint or ScoringSchema.EventValueRangeConstraint:
             {
+                var single = events.Count == 1 ? events[0] : null;
                 var which = single is null
                     ? "An event in the batch"
                     : $"Score event '{single.EventId}' ({single.Kind} {single.Value} for ({single.UserId}, {single.Concept}))";

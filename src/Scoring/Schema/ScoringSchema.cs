@@ -233,7 +233,7 @@ internal static class ScoringSchema
                             RAISE EXCEPTION USING
                                 ERRCODE = 'RS002',
                                 MESSAGE = format('score event id %s was already applied with a different payload', p_event_ids[i]),
-                                DETAIL = json_build_object('event_id', p_event_ids[i])::text;
+                                HINT = json_build_object('ord', i)::text;
                         END IF;
                         o_ord := i; o_status := 1; o_score := prior.result_score; o_version := prior.result_version;
                         RETURN NEXT;
@@ -261,8 +261,7 @@ internal static class ScoringSchema
                                 ERRCODE = 'RS001',
                                 MESSAGE = format('score event %s expected version %s of (%s, %s) but found %s',
                                     p_event_ids[i], p_expected[i], p_user_ids[i], p_concepts[i], found_version),
-                                DETAIL = json_build_object('event_id', p_event_ids[i], 'user_id', p_user_ids[i], 'concept', p_concepts[i],
-                                    'expected', p_expected[i], 'actual', found_version)::text;
+                                HINT = json_build_object('ord', i, 'actual', found_version)::text;
                         END IF;
 
                         -- No score yet: insert it; if another transaction inserted it first, go round and update that row.

@@ -2,7 +2,7 @@ namespace Resilience.Scoring;
 
 /// <summary>
 /// One score change to append to the event log and fold into the projection.
-/// Nothing here is ever defaulted or coalesced: a <see langword="null"/> <see cref="Value"/> is rejected, not treated as "keep the old score".
+/// No field is ever defaulted or substituted: a <see langword="null"/> <see cref="Value"/> is rejected, not treated as "keep the old score".
 /// </summary>
 /// <param name="EventId">Unique id of this change. Applying the same id again has no second effect and returns the first result.</param>
 /// <param name="UserId">Whose score changes. Not empty.</param>

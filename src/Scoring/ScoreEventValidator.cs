@@ -1,6 +1,6 @@
 namespace Resilience.Scoring;
 
-/// <summary>The rules every event must pass before any SQL runs. Pure: no I/O, no defaults, no coalescing.</summary>
+/// <summary>The rules every event must pass before any SQL runs. Pure: no I/O, no defaults, nothing substituted.</summary>
 internal static class ScoreEventValidator
 {
     /// <summary>Returns <see langword="null"/> when the event is valid, else the first broken rule.</summary>

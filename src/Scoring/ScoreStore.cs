@@ -359,16 +359,9 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var command = new NpgsqlCommand(_queries.Apply, connection);
+        var command = ids.Length == 1 ? OneEventCommand(connection, ids, users, concepts, kinds, values, occurred, sources, expected)
+            : ManyEventsCommand(connection, ids, users, concepts, kinds, values, occurred, sources, expected);
         await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = users, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = concepts, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
-        command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = occurred, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = sources, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = expected, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
 
         var results = new ScoreResult[events.Count];
@@ -396,6 +389,38 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         _metrics.Applied(applied);
         _metrics.Duplicates(duplicates);
         return results;
+    }
+
+    private NpgsqlCommand OneEventCommand(
+        NpgsqlConnection connection, string[] ids, string[] users, string[] concepts, string[] kinds, decimal[] values,
+        DateTime[] occurred, string?[] sources, long?[] expected)
+    {
+        var command = new NpgsqlCommand(_queries.ApplyOne, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ids[0], NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = users[0], NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = concepts[0], NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = kinds[0], NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<decimal> { TypedValue = values[0], NpgsqlDbType = NpgsqlDbType.Numeric });
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = occurred[0], NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = sources[0] is { } source ? source : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = expected[0] is { } version ? version : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
+        return command;
+    }
+
+    private NpgsqlCommand ManyEventsCommand(
+        NpgsqlConnection connection, string[] ids, string[] users, string[] concepts, string[] kinds, decimal[] values,
+        DateTime[] occurred, string?[] sources, long?[] expected)
+    {
+        var command = new NpgsqlCommand(_queries.ApplyMany, connection);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = users, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = concepts, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = kinds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<decimal[]> { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Numeric });
+        command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = occurred, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = sources, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = expected, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        return command;
     }
 
     private static bool IsRetryable(PostgresException ex) =>

@@ -5,7 +5,8 @@ internal sealed class ScoringQueries
 {
     public ScoringQueries(string s)
     {
-        Apply = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_events($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        ApplyOne = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        ApplyMany = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_events($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
         Get = $"SELECT score, version, updated_at FROM {s}.score_projection WHERE user_id = $1 AND concept = $2";
 
@@ -66,7 +67,9 @@ internal sealed class ScoringQueries
             """;
     }
 
-    public string Apply { get; }
+    public string ApplyOne { get; }
+
+    public string ApplyMany { get; }
 
     public string Get { get; }
 

@@ -162,7 +162,6 @@ internal static class ScoringSchema
                 result_score numeric NOT NULL,
                 result_version bigint NOT NULL,
                 CONSTRAINT {EventPrimaryKey} PRIMARY KEY (event_id),
-                CONSTRAINT score_events_seq_key UNIQUE (seq),
                 CONSTRAINT score_events_ids_not_blank CHECK (btrim(event_id) <> '' AND btrim(user_id) <> '' AND btrim(concept) <> ''),
                 CONSTRAINT score_events_kind_known CHECK (kind IN ('add', 'set')),
                 CONSTRAINT score_events_expected_version_not_negative CHECK (expected_version >= 0),
@@ -202,8 +201,21 @@ internal static class ScoringSchema
                 FOR EACH STATEMENT EXECUTE FUNCTION {s}.score_events_refuse_change()
             """;
 
-        // Applies events in array order, each atomically with its log entry; one call is one statement, so the whole
-        // call commits or rolls back as a unit (one round trip, no session state). Never reads a score into the client.
+        // apply_event applies one event; apply_events applies many in array order. Each call is one statement, so it commits or
+        // rolls back as a unit (one round trip, no session state), and it never reads a score into the client.
+        yield return $$"""
+            CREATE OR REPLACE FUNCTION {{s}}.apply_event(
+                v_id text, v_user text, v_concept text, v_kind text, v_value numeric,
+                v_occurred_at timestamptz, v_source text, v_expected bigint, p_recorded_at timestamptz,
+                OUT o_ord integer, OUT o_status smallint, OUT o_score numeric, OUT o_version bigint)
+            LANGUAGE plpgsql AS $fn$
+            DECLARE
+                {{ApplyDeclarations}}
+            BEGIN
+                {{ApplyBody(s, "1", "RETURN;", "RETURN;")}}
+            END
+            $fn$
+            """;
         yield return $$"""
             CREATE OR REPLACE FUNCTION {{s}}.apply_events(
                 p_event_ids text[], p_user_ids text[], p_concepts text[], p_kinds text[], p_values numeric[],
@@ -213,10 +225,9 @@ internal static class ScoringSchema
             DECLARE
                 n integer := cardinality(p_event_ids);
                 i integer;
-                prior record;
-                new_score numeric;
-                new_version bigint;
-                found_version bigint;
+                v_id text; v_user text; v_concept text; v_kind text; v_value numeric;
+                v_occurred_at timestamptz; v_source text; v_expected bigint;
+                {{ApplyDeclarations}}
             BEGIN
                 IF cardinality(p_user_ids) <> n OR cardinality(p_concepts) <> n OR cardinality(p_kinds) <> n
                    OR cardinality(p_values) <> n OR cardinality(p_occurred_at) <> n OR cardinality(p_sources) <> n
@@ -225,63 +236,72 @@ internal static class ScoringSchema
                 END IF;
 
                 FOR i IN 1 .. n LOOP
-                    SELECT e.user_id, e.concept, e.kind, e.value, e.result_score, e.result_version INTO prior
-                    FROM {{s}}.score_events e WHERE e.event_id = p_event_ids[i];
-                    IF FOUND THEN
-                        IF prior.user_id <> p_user_ids[i] OR prior.concept <> p_concepts[i]
-                           OR prior.kind <> p_kinds[i] OR prior.value <> p_values[i] THEN
-                            RAISE EXCEPTION USING
-                                ERRCODE = 'RS002',
-                                MESSAGE = format('score event id %s was already applied with a different payload', p_event_ids[i]),
-                                HINT = json_build_object('ord', i)::text;
-                        END IF;
-                        o_ord := i; o_status := 1; o_score := prior.result_score; o_version := prior.result_version;
-                        RETURN NEXT;
-                        CONTINUE;
-                    END IF;
-
-                    LOOP
-                        -- Existing score: the increment happens here, on the locked row, never in the client.
-                        UPDATE {{s}}.score_projection AS p
-                        SET score = CASE WHEN p_kinds[i] = 'set' THEN p_values[i] ELSE p.score + p_values[i] END,
-                            version = p.version + 1,
-                            updated_at = p_recorded_at
-                        WHERE p.user_id = p_user_ids[i] AND p.concept = p_concepts[i]
-                          AND (p_expected[i] IS NULL OR p.version = p_expected[i])
-                        RETURNING p.score, p.version INTO new_score, new_version;
-                        EXIT WHEN FOUND;
-
-                        SELECT q.version INTO found_version FROM {{s}}.score_projection q
-                        WHERE q.user_id = p_user_ids[i] AND q.concept = p_concepts[i];
-                        IF FOUND AND p_expected[i] IS NULL THEN
-                            CONTINUE; -- the row was committed after the UPDATE's snapshot: update it now
-                        END IF;
-                        IF FOUND OR p_expected[i] <> 0 THEN
-                            RAISE EXCEPTION USING
-                                ERRCODE = 'RS001',
-                                MESSAGE = format('score event %s expected version %s of (%s, %s) but found %s',
-                                    p_event_ids[i], p_expected[i], p_user_ids[i], p_concepts[i], found_version),
-                                HINT = json_build_object('ord', i, 'actual', found_version)::text;
-                        END IF;
-
-                        -- No score yet: insert it; if another transaction inserted it first, go round and update that row.
-                        INSERT INTO {{s}}.score_projection AS p (user_id, concept, score, version, updated_at)
-                        VALUES (p_user_ids[i], p_concepts[i], p_values[i], 1, p_recorded_at)
-                        ON CONFLICT (user_id, concept) DO NOTHING
-                        RETURNING p.score, p.version INTO new_score, new_version;
-                        EXIT WHEN FOUND;
-                    END LOOP;
-
-                    INSERT INTO {{s}}.score_events (event_id, user_id, concept, kind, value, occurred_at, recorded_at, source,
-                        expected_version, result_score, result_version)
-                    VALUES (p_event_ids[i], p_user_ids[i], p_concepts[i], p_kinds[i], p_values[i], p_occurred_at[i], p_recorded_at,
-                        p_sources[i], p_expected[i], new_score, new_version);
-
-                    o_ord := i; o_status := 0; o_score := new_score; o_version := new_version;
-                    RETURN NEXT;
+                    v_id := p_event_ids[i]; v_user := p_user_ids[i]; v_concept := p_concepts[i]; v_kind := p_kinds[i];
+                    v_value := p_values[i]; v_occurred_at := p_occurred_at[i]; v_source := p_sources[i]; v_expected := p_expected[i];
+                    {{ApplyBody(s, "i", "RETURN NEXT; CONTINUE;", "RETURN NEXT;")}}
                 END LOOP;
             END
             $fn$
             """;
     }
+
+    private const string ApplyDeclarations = "prior record; new_score numeric; new_version bigint; found_version bigint;";
+
+    /// <summary>
+    /// The one definition of applying an event (v_* variables), shared by the single and the batch function.
+    /// <paramref name="afterDuplicate"/> and <paramref name="afterApplied"/> hand the o_* result back.
+    /// </summary>
+    private static string ApplyBody(string s, string ord, string afterDuplicate, string afterApplied) => $$"""
+        SELECT e.user_id, e.concept, e.kind, e.value, e.result_score, e.result_version INTO prior
+        FROM {{s}}.score_events e WHERE e.event_id = v_id;
+        IF FOUND THEN
+            IF prior.user_id <> v_user OR prior.concept <> v_concept OR prior.kind <> v_kind OR prior.value <> v_value THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'RS002',
+                    MESSAGE = format('score event id %s was already applied with a different payload', v_id),
+                    HINT = json_build_object('ord', {{ord}})::text;
+            END IF;
+            o_ord := {{ord}}; o_status := 1; o_score := prior.result_score; o_version := prior.result_version;
+            {{afterDuplicate}}
+        END IF;
+
+        LOOP
+            -- Existing score: the increment happens here, on the locked row, never in the client.
+            UPDATE {{s}}.score_projection AS p
+            SET score = CASE WHEN v_kind = 'set' THEN v_value ELSE p.score + v_value END,
+                version = p.version + 1,
+                updated_at = p_recorded_at
+            WHERE p.user_id = v_user AND p.concept = v_concept
+              AND (v_expected IS NULL OR p.version = v_expected)
+            RETURNING p.score, p.version INTO new_score, new_version;
+            EXIT WHEN FOUND;
+
+            SELECT q.version INTO found_version FROM {{s}}.score_projection q
+            WHERE q.user_id = v_user AND q.concept = v_concept;
+            IF FOUND AND v_expected IS NULL THEN
+                CONTINUE; -- the row was committed after the UPDATE's snapshot: update it now
+            END IF;
+            IF FOUND OR v_expected <> 0 THEN
+                RAISE EXCEPTION USING
+                    ERRCODE = 'RS001',
+                    MESSAGE = format('score event %s expected version %s of (%s, %s) but found %s',
+                        v_id, v_expected, v_user, v_concept, found_version),
+                    HINT = json_build_object('ord', {{ord}}, 'actual', found_version)::text;
+            END IF;
+
+            -- No score yet: insert it; if another transaction inserted it first, go round and update that row.
+            INSERT INTO {{s}}.score_projection AS p (user_id, concept, score, version, updated_at)
+            VALUES (v_user, v_concept, v_value, 1, p_recorded_at)
+            ON CONFLICT (user_id, concept) DO NOTHING
+            RETURNING p.score, p.version INTO new_score, new_version;
+            EXIT WHEN FOUND;
+        END LOOP;
+
+        INSERT INTO {{s}}.score_events (event_id, user_id, concept, kind, value, occurred_at, recorded_at, source,
+            expected_version, result_score, result_version)
+        VALUES (v_id, v_user, v_concept, v_kind, v_value, v_occurred_at, p_recorded_at, v_source, v_expected, new_score, new_version);
+
+        o_ord := {{ord}}; o_status := 0; o_score := new_score; o_version := new_version;
+        {{afterApplied}}
+        """;
 }

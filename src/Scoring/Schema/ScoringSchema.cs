@@ -168,7 +168,6 @@ internal static class ScoringSchema
                 CONSTRAINT score_events_result_version_positive CHECK (result_version >= 1)
             )
             """;
-        yield return $"CREATE INDEX IF NOT EXISTS score_events_key_seq ON {s}.score_events (user_id, concept, seq)";
         yield return $"""
             CREATE TABLE IF NOT EXISTS {s}.score_projection (
                 user_id text NOT NULL,
@@ -178,7 +177,7 @@ internal static class ScoringSchema
                 updated_at timestamptz NOT NULL,
                 CONSTRAINT score_projection_pkey PRIMARY KEY (user_id, concept),
                 CONSTRAINT score_projection_version_positive CHECK (version >= 1)
-            )
+            ) WITH (fillfactor = 80)
             """;
 
         // The event log is append-only: UPDATE, DELETE and TRUNCATE raise SQLSTATE RS003.

@@ -19,6 +19,8 @@ public sealed class ScoreStore : IScoreStore, IDisposable
 {
     private const int MaxAttempts = 3;
     private const short StatusDuplicate = 1;
+    private const string ConflictState = "RS001";
+    private const string DuplicateState = "RS004";
 
     private readonly DbDataSource _dataSource;
     private readonly ScoringOptions _options;
@@ -329,6 +331,23 @@ public sealed class ScoreStore : IScoreStore, IDisposable
                     // rolled back, so running it again is safe and now finds the first application.
                     ScoringLog.Retrying(_logger, _options.Schema, attempt + 1);
                 }
+                catch (PostgresException ex) when (count == 1 && MayBeDuplicate(ex))
+                {
+                    // A single apply does not search the log first: its event INSERT finds the duplicate (RS004) and the whole
+                    // statement rolls back. A retried event may also meet its own later effects first (a version or range
+                    // check), so in all three cases the log decides: the first application's result, if there is one.
+                    var prior = await FindAppliedAsync(events[0], cancellationToken).ConfigureAwait(false);
+                    if (prior is not null)
+                    {
+                        _metrics.Duplicates(1);
+                        return [prior];
+                    }
+
+                    if (ex.SqlState != DuplicateState || attempt >= MaxAttempts)
+                    {
+                        throw;
+                    }
+                }
             }
         }
         catch (PostgresException ex)
@@ -423,6 +442,36 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         return command;
     }
 
+    private static bool MayBeDuplicate(PostgresException ex) =>
+        ex.SqlState is DuplicateState or ConflictState
+        || (ex.SqlState == PostgresErrorCodes.CheckViolation && ex.ConstraintName is ScoringSchema.ProjectionRangeConstraint);
+
+    private async Task<ScoreResult?> FindAppliedAsync(ScoreEvent scoreEvent, CancellationToken cancellationToken)
+    {
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand(_queries.FindEvent, connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = scoreEvent.EventId });
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var samePayload = reader.GetString(0) == scoreEvent.UserId
+            && reader.GetString(1) == scoreEvent.Concept
+            && reader.GetString(2) == (scoreEvent.Kind == ScoreChangeKind.Set ? "set" : "add")
+            && reader.GetDecimal(3) == ScoringSchema.ToDecimal(scoreEvent.Value!.Value);
+        if (!samePayload)
+        {
+            throw new EventIdReusedException(scoreEvent.EventId);
+        }
+
+        return new ScoreResult(scoreEvent.EventId, scoreEvent.UserId, scoreEvent.Concept, (double)reader.GetDecimal(4), reader.GetInt64(5), IsDuplicate: true);
+    }
+
     private static bool IsRetryable(PostgresException ex) =>
         (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == ScoringSchema.EventPrimaryKey)
         || ex.SqlState == PostgresErrorCodes.DeadlockDetected
@@ -434,7 +483,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         // "ord" is the 1-based position in the sorted arrays, "actual" the version found. No user data travels in it.
         switch (ex.SqlState)
         {
-            case "RS001":
+            case ConflictState:
             {
                 using var hint = JsonDocument.Parse(ex.Hint ?? "{}");
                 var e = events[order[hint.RootElement.GetProperty("ord").GetInt32() - 1]];

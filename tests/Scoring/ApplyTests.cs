@@ -72,6 +72,26 @@ public sealed class ApplyTests(ServiceFixture services)
     }
 
     [Fact]
+    public async Task A_retried_event_returns_its_first_result_even_when_its_expected_version_or_the_range_no_longer_fits()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => (o.MinScore, o.MaxScore) = (0, 100));
+        var versioned = ScoreEvent.Add("e1", "u", "c", 60) with { ExpectedVersion = 0 };
+        var first = await db.Store.ApplyAsync(versioned, Ct);
+        await db.Store.ApplyAsync(ScoreEvent.Add("e2", "u", "c", 30), Ct);
+        var before = await db.SnapshotAsync();
+
+        // Version is now 2 (a fresh event expecting 0 would conflict) and 90 + 60 > 100 (a fresh one would exceed the range).
+        var retried = await db.Store.ApplyAsync(versioned, Ct);
+        var retriedInBatch = await db.Store.ApplyBatchAsync([versioned, ScoreEvent.Add("e3", "u", "c", 1)], Ct);
+
+        Assert.Equal(first with { IsDuplicate = true }, retried);
+        Assert.Equal(first with { IsDuplicate = true }, retriedInBatch[0]);
+        Assert.Equal((91.0, 3L), (retriedInBatch[1].Score, retriedInBatch[1].Version));
+        Assert.NotEqual(before, await db.SnapshotAsync());
+        Assert.Equal(3, await db.EventCountAsync());
+    }
+
+    [Fact]
     public async Task Reusing_an_event_id_for_a_different_change_is_refused_and_writes_nothing()
     {
         await using var db = await ScoringDatabase.CreateAsync(services);

@@ -8,6 +8,8 @@ internal sealed class ScoringQueries
         ApplyOne = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         ApplyMany = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_events($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
+        FindEvent = $"SELECT user_id, concept, kind, value, result_score, result_version FROM {s}.score_events WHERE event_id = $1";
+
         Get = $"SELECT score, version, updated_at FROM {s}.score_projection WHERE user_id = $1 AND concept = $2";
 
         // $1: user ids or NULL for all; $2: concepts or NULL for all.
@@ -70,6 +72,8 @@ internal sealed class ScoringQueries
     public string ApplyOne { get; }
 
     public string ApplyMany { get; }
+
+    public string FindEvent { get; }
 
     public string Get { get; }
 

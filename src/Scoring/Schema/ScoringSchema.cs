@@ -211,7 +211,7 @@ internal static class ScoringSchema
             DECLARE
                 {{ApplyDeclarations}}
             BEGIN
-                {{ApplyBody(s, "1", "RETURN;", "RETURN;")}}
+                {{ApplyBody(s, "1", checkDuplicateFirst: false, "RETURN;", "RETURN;")}}
             END
             $fn$
             """;
@@ -237,7 +237,7 @@ internal static class ScoringSchema
                 FOR i IN 1 .. n LOOP
                     v_id := p_event_ids[i]; v_user := p_user_ids[i]; v_concept := p_concepts[i]; v_kind := p_kinds[i];
                     v_value := p_values[i]; v_occurred_at := p_occurred_at[i]; v_source := p_sources[i]; v_expected := p_expected[i];
-                    {{ApplyBody(s, "i", "RETURN NEXT; CONTINUE;", "RETURN NEXT;")}}
+                    {{ApplyBody(s, "i", checkDuplicateFirst: true, "RETURN NEXT; CONTINUE;", "RETURN NEXT;")}}
                 END LOOP;
             END
             $fn$
@@ -249,8 +249,14 @@ internal static class ScoringSchema
     /// <summary>
     /// The one definition of applying an event (v_* variables), shared by the single and the batch function.
     /// <paramref name="afterDuplicate"/> and <paramref name="afterApplied"/> hand the o_* result back.
+    /// With <paramref name="checkDuplicateFirst"/> the log is searched before anything is written (the batch: a duplicate must not
+    /// abort the others). Without it (a single event) the event INSERT itself detects the duplicate and raises RS004, which rolls
+    /// the projection change back; the client then reads the first application's result. That saves a statement per apply.
     /// </summary>
-    private static string ApplyBody(string s, string ord, string afterDuplicate, string afterApplied) => $$"""
+    private static string ApplyBody(string s, string ord, bool checkDuplicateFirst, string afterDuplicate, string afterApplied) =>
+        (checkDuplicateFirst ? DuplicateCheck(s, ord, afterDuplicate) : string.Empty) + ApplyWrites(s, ord, checkDuplicateFirst, afterApplied);
+
+    private static string DuplicateCheck(string s, string ord, string afterDuplicate) => $$"""
         SELECT e.user_id, e.concept, e.kind, e.value, e.result_score, e.result_version INTO prior
         FROM {{s}}.score_events e WHERE e.event_id = v_id;
         IF FOUND THEN
@@ -264,6 +270,9 @@ internal static class ScoringSchema
             {{afterDuplicate}}
         END IF;
 
+        """;
+
+    private static string ApplyWrites(string s, string ord, bool checkDuplicateFirst, string afterApplied) => $$"""
         LOOP
             -- Existing score: the increment happens here, on the locked row, never in the client.
             UPDATE {{s}}.score_projection AS p
@@ -298,7 +307,16 @@ internal static class ScoringSchema
 
         INSERT INTO {{s}}.score_events (event_id, user_id, concept, kind, value, occurred_at, recorded_at, source,
             expected_version, result_score, result_version)
-        VALUES (v_id, v_user, v_concept, v_kind, v_value, v_occurred_at, p_recorded_at, v_source, v_expected, new_score, new_version);
+        VALUES (v_id, v_user, v_concept, v_kind, v_value, v_occurred_at, p_recorded_at, v_source, v_expected, new_score, new_version)
+        {{(checkDuplicateFirst ? ";" : $"""
+        ON CONFLICT (event_id) DO NOTHING;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'RS004',
+                MESSAGE = format('score event id %s was already applied', v_id),
+                HINT = json_build_object('ord', {ord})::text;
+        END IF;
+        """)}}
 
         o_ord := {{ord}}; o_status := 0; o_score := new_score; o_version := new_version;
         {{afterApplied}}

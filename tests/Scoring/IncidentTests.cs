@@ -55,8 +55,10 @@ public sealed class IncidentTests(ServiceFixture services)
     public async Task Source_code_of_the_package_never_coalesces()
     {
         var root = FindRepositoryRoot();
-        var offenders = Directory.EnumerateFiles(Path.Combine(root, "src", "Scoring"), "*.cs", SearchOption.AllDirectories)
-            .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+        var separator = Path.DirectorySeparatorChar;
+        var offenders = Directory.EnumerateFiles(Path.Combine(root, "src", "Scoring"), "*", SearchOption.AllDirectories)
+            .Where(path => !path.Contains($"{separator}obj{separator}", StringComparison.Ordinal)
+                && !path.Contains($"{separator}bin{separator}", StringComparison.Ordinal))
             .Where(path => File.ReadAllText(path).Contains("COALESCE", StringComparison.OrdinalIgnoreCase))
             .ToArray();
 

@@ -278,6 +278,40 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// <summary>Disposes the meter the cache owns (when it was created without an <see cref="IMeterFactory"/>).</summary>
     public void Dispose() => _metrics.Dispose();
 
+    /// <summary>Checks the internal structures agree (tests only); returns a description of the first problem, or null.</summary>
+    internal string? CheckConsistency()
+    {
+        lock (_writeLock)
+        {
+            if (_map.Count != _count || _lru.Count != _count || _expiry.Count != _count)
+            {
+                return $"count {_count}, map {_map.Count}, lru {_lru.Count}, expiry {_expiry.Count}";
+            }
+
+            long weight = 0;
+            foreach (var pair in _map)
+            {
+                weight += pair.Value.Weight;
+                if (pair.Value.LruSlot.Index < 0 || pair.Value.ExpirySlot.Index < 0)
+                {
+                    return $"entry {pair.Key} is missing from a heap";
+                }
+            }
+
+            if (weight != _weight)
+            {
+                return $"weight {_weight} but entries sum to {weight}";
+            }
+
+            if (_count > _capacity || _weight > _weightCap)
+            {
+                return $"over cap: {_count}/{_capacity}, {_weight}/{_weightCap}";
+            }
+
+            return null;
+        }
+    }
+
     internal bool RemoveIfSame(TKey key, TValue expected) => RemoveCore(key, expected, true, CacheEvictionReason.Removed);
 
     private Task<TValue> JoinFlight(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory)

@@ -40,6 +40,8 @@ public sealed class CappedMemoryCache : IMemoryCache
     /// <summary>The sum of the held entries' sizes, never more than <see cref="CacheOptions.WeightCap"/>.</summary>
     public long TotalWeight => _cache.TotalWeight;
 
+    internal LruCache<object, CappedMemoryCacheEntry> Inner => _cache;
+
     /// <summary>Purges expired entries now.</summary>
     /// <returns>How many were purged.</returns>
     public int TrimExpired() => _cache.TrimExpired();

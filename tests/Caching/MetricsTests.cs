@@ -40,4 +40,24 @@ public sealed class MetricsTests
         Assert.Equal(4, weight.GetMeasurementSnapshot().Where(Mine).Last().Value);
         Assert.Equal("{lookup}", hits.Instrument!.Unit);
     }
+
+    [Fact]
+    public void A_cache_dropped_without_dispose_is_still_collected()
+    {
+        var weak = CreateAndDrop();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(weak.IsAlive);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference CreateAndDrop()
+    {
+        var cache = new LruCache<string, byte[]>(new CacheOptions<string, byte[]> { Capacity = 10 });
+        cache.Set("k", new byte[4096]);
+        return new WeakReference(cache);
+    }
 }

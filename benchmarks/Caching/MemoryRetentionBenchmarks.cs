@@ -36,19 +36,20 @@ public class MemoryRetentionBenchmarks
     public void ReportRetained()
     {
         _kept = null;
-        Report("ConcurrentDictionary", FillDictionary);
-        Report("MemoryCache_SizeLimit", FillMemoryCache);
-        Report("BitFaster_ConcurrentLru", FillConcurrentLru);
-        Report("Resilience_LruCache", FillLruCache);
+        Report("ConcurrentDictionary", FillDictionary, static c => ((ConcurrentDictionary<string, byte[]>)c).Count);
+        Report("MemoryCache_SizeLimit", FillMemoryCache, static c => ((MemoryCache)c).Count);
+        Report("BitFaster_ConcurrentLru", FillConcurrentLru, static c => ((ConcurrentLru<string, byte[]>)c).Count);
+        Report("Resilience_LruCache", FillLruCache, static c => ((LruCache<string, byte[]>)c).Count);
     }
 
-    private static void Report(string name, Func<object> fill)
+    private static void Report(string name, Func<object> fill, Func<object, int> count)
     {
         var before = GC.GetTotalMemory(forceFullCollection: true);
         var cache = fill();
         var after = GC.GetTotalMemory(forceFullCollection: true);
+        var entries = count(cache);
         GC.KeepAlive(cache);
-        Console.WriteLine($"// RetainedBytes {name}: {after - before:N0} bytes for {Users:N0} users x {EntryBytes:N0} B through a {Cap}-entry cap (cap x entry = {Cap * EntryBytes:N0}, users x entry = {Users * EntryBytes:N0})");
+        Console.WriteLine($"// RetainedBytes {name}: {after - before:N0} bytes, {entries} entries, for {Users:N0} users x {EntryBytes:N0} B through a {Cap}-entry cap (cap x entry = {Cap * EntryBytes:N0}, users x entry = {Users * EntryBytes:N0})");
     }
 
     private static ConcurrentDictionary<string, byte[]> FillDictionary()

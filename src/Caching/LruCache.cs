@@ -412,7 +412,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
             if (_map.TryGetValue(key, out var existing))
             {
-                Detach(existing, CacheEvictionReason.Replaced, ref evicted);
+                // The new node overwrites the map slot below, so readers see the old value or the new one, never neither.
+                Detach(existing, CacheEvictionReason.Replaced, ref evicted, unpublish: expiresAt <= now);
             }
 
             PurgeExpired(now, ref evicted);
@@ -483,10 +484,14 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         return purged;
     }
 
-    private void Detach(CacheNode<TKey, TValue> node, CacheEvictionReason reason, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted)
+    private void Detach(CacheNode<TKey, TValue> node, CacheEvictionReason reason, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted, bool unpublish = true)
     {
         // Unpublish before the counters drop, so a reader never finds an entry the counters no longer include.
-        _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node));
+        if (unpublish)
+        {
+            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node));
+        }
+
         _lru.Remove(node);
         _expiry.Remove(node);
         Volatile.Write(ref _count, _count - 1);

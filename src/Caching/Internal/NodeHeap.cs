@@ -1,16 +1,17 @@
 namespace Resilience.Caching.Internal;
 
 /// <summary>
-/// An indexed binary min-heap of nodes, used only under the cache's write lock. Readers move a node's live value
-/// (<see cref="IHeapOrder{TKey, TValue}.Current"/>) forward without the lock; the heap keeps the value it last saw in the
-/// node's slot and lets <see cref="PeekFresh"/> re-key a stale root lazily. Because live values only grow, a root whose
-/// stored key equals its live value is the true minimum.
+/// An indexed 4-ary min-heap of nodes, used only under the cache's write lock. Keys are stored inline next to the node
+/// reference so sifting compares contiguous memory instead of chasing node pointers. Readers move a node's live value
+/// (<see cref="IHeapOrder{TKey, TValue}.Current"/>) forward without the lock; the heap keeps the value it last saw and
+/// <see cref="PeekFresh"/> re-keys a stale root lazily. Because live values only grow, a root whose stored key equals its
+/// live value is the true minimum.
 /// </summary>
 internal sealed class NodeHeap<TKey, TValue, TOrder>
     where TKey : notnull
     where TOrder : struct, IHeapOrder<TKey, TValue>
 {
-    private CacheNode<TKey, TValue>?[] _items = new CacheNode<TKey, TValue>?[16];
+    private Entry[] _items = new Entry[16];
     private int _count;
 
     public int Count => _count;
@@ -22,12 +23,8 @@ internal sealed class NodeHeap<TKey, TValue, TOrder>
             Array.Resize(ref _items, _items.Length * 2);
         }
 
-        ref var slot = ref TOrder.Slot(node);
-        slot.Key = TOrder.Current(node);
-        slot.Index = _count;
-        _items[_count] = node;
-        _count++;
-        SiftUp(slot.Index);
+        var index = _count++;
+        SiftUp(index, new Entry(TOrder.Current(node), node));
     }
 
     public void Remove(CacheNode<TKey, TValue> node)
@@ -41,18 +38,21 @@ internal sealed class NodeHeap<TKey, TValue, TOrder>
 
         slot.Index = -1;
         var last = --_count;
+        var moved = _items[last];
+        _items[last] = default;
         if (index == last)
         {
-            _items[last] = null;
             return;
         }
 
-        var moved = _items[last]!;
-        _items[last] = null;
-        _items[index] = moved;
-        TOrder.Slot(moved).Index = index;
-        SiftDown(index);
-        SiftUp(TOrder.Slot(moved).Index);
+        if (index > 0 && moved.Key < _items[(index - 1) >> 2].Key)
+        {
+            SiftUp(index, moved);
+        }
+        else
+        {
+            SiftDown(index, moved);
+        }
     }
 
     /// <summary>
@@ -63,80 +63,86 @@ internal sealed class NodeHeap<TKey, TValue, TOrder>
     {
         while (_count > 0)
         {
-            var root = _items[0]!;
-            ref var slot = ref TOrder.Slot(root);
-            var current = TOrder.Current(root);
-            if (current == slot.Key || budget-- <= 0)
+            var root = _items[0];
+            var current = TOrder.Current(root.Node!);
+            if (current == root.Key || budget-- <= 0)
             {
-                return root;
+                return root.Node;
             }
 
-            slot.Key = current;
-            SiftDown(0);
-            SiftUp(TOrder.Slot(root).Index);
+            if (current > root.Key)
+            {
+                SiftDown(0, new Entry(current, root.Node!));
+            }
+            else
+            {
+                _items[0] = new Entry(current, root.Node!);
+            }
         }
 
         return null;
     }
 
-    public void Clear()
+    private void SiftUp(int index, Entry entry)
     {
-        Array.Clear(_items, 0, _count);
-        _count = 0;
-    }
-
-    private void SiftUp(int index)
-    {
-        var node = _items[index]!;
-        var key = TOrder.Slot(node).Key;
+        var items = _items;
         while (index > 0)
         {
-            var parentIndex = (index - 1) >> 1;
-            var parent = _items[parentIndex]!;
-            if (TOrder.Slot(parent).Key <= key)
+            var parentIndex = (index - 1) >> 2;
+            var parent = items[parentIndex];
+            if (parent.Key <= entry.Key)
             {
                 break;
             }
 
-            _items[index] = parent;
-            TOrder.Slot(parent).Index = index;
+            items[index] = parent;
+            TOrder.Slot(parent.Node!).Index = index;
             index = parentIndex;
         }
 
-        _items[index] = node;
-        TOrder.Slot(node).Index = index;
+        items[index] = entry;
+        TOrder.Slot(entry.Node!).Index = index;
     }
 
-    private void SiftDown(int index)
+    private void SiftDown(int index, Entry entry)
     {
-        var node = _items[index]!;
-        var key = TOrder.Slot(node).Key;
+        var items = _items;
+        var count = _count;
         while (true)
         {
-            var child = (index << 1) + 1;
-            if (child >= _count)
+            var first = (index << 2) + 1;
+            if (first >= count)
             {
                 break;
             }
 
-            var right = child + 1;
-            if (right < _count && TOrder.Slot(_items[right]!).Key < TOrder.Slot(_items[child]!).Key)
+            var best = first;
+            var bestKey = items[first].Key;
+            var end = Math.Min(first + 4, count);
+            for (var child = first + 1; child < end; child++)
             {
-                child = right;
+                var key = items[child].Key;
+                if (key < bestKey)
+                {
+                    best = child;
+                    bestKey = key;
+                }
             }
 
-            var childNode = _items[child]!;
-            if (TOrder.Slot(childNode).Key >= key)
+            if (bestKey >= entry.Key)
             {
                 break;
             }
 
-            _items[index] = childNode;
-            TOrder.Slot(childNode).Index = index;
-            index = child;
+            var moved = items[best];
+            items[index] = moved;
+            TOrder.Slot(moved.Node!).Index = index;
+            index = best;
         }
 
-        _items[index] = node;
-        TOrder.Slot(node).Index = index;
+        items[index] = entry;
+        TOrder.Slot(entry.Node!).Index = index;
     }
+
+    private readonly record struct Entry(long Key, CacheNode<TKey, TValue>? Node);
 }

@@ -107,16 +107,18 @@ public sealed class CappedMemoryCache : IMemoryCache
 
         if (tokens is not null)
         {
+            var registrations = new List<IDisposable>(tokens.Count);
+            entry.TokenRegistrations = registrations;
             foreach (var token in tokens)
             {
-                token.RegisterChangeCallback(
+                registrations.Add(token.RegisterChangeCallback(
                     static state =>
                     {
                         var (cache, fired) = ((CappedMemoryCache, CappedMemoryCacheEntry))state!;
                         fired.TokenFired = true;
                         cache._cache.RemoveIfSame(fired.Key, fired);
                     },
-                    (this, entry));
+                    (this, entry)));
             }
         }
     }
@@ -131,6 +133,15 @@ public sealed class CappedMemoryCache : IMemoryCache
             _ when args.Value.TokenFired => EvictionReason.TokenExpired,
             _ => EvictionReason.Removed,
         };
+        if (args.Value.TokenRegistrations is { } registrations)
+        {
+            args.Value.TokenRegistrations = null;
+            foreach (var registration in registrations)
+            {
+                registration.Dispose();
+            }
+        }
+
         InvokeCallbacks(args.Value, reason);
     }
 

@@ -85,6 +85,9 @@ internal sealed class CappedMemoryCacheEntry : ICacheEntry
 
     internal bool TokenFired { get; set; }
 
+    /// <summary>Change-token registrations, disposed when the entry leaves so the tokens stop referencing it.</summary>
+    internal List<IDisposable>? TokenRegistrations { get; set; }
+
     internal IReadOnlyList<IChangeToken>? Tokens => _tokens;
 
     internal IReadOnlyList<PostEvictionCallbackRegistration>? Callbacks => _callbacks;

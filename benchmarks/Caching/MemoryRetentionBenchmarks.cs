@@ -8,7 +8,7 @@ namespace Resilience.Caching.Benchmarks;
 /// <summary>
 /// The incident: 2,400 distinct users, a 4 KB entry each, through a 200-entry cap. The Allocated column is the same for
 /// everyone (the 2,400 entries are created either way); what differs is what stays reachable afterwards. The global
-/// cleanup measures that once per cache (a full GC before and after filling a fresh cache) and prints
+/// cleanup measures that once per cache (settled full GCs before and after filling a fresh cache) and prints
 /// <c>RetainedBytes</c> lines into the benchmark log.
 /// </summary>
 [MemoryDiagnoser]
@@ -44,12 +44,24 @@ public class MemoryRetentionBenchmarks
 
     private static void Report(string name, Func<object> fill, Func<object, int> count)
     {
-        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var before = SettledHeapBytes();
         var cache = fill();
-        var after = GC.GetTotalMemory(forceFullCollection: true);
+        var after = SettledHeapBytes();
         var entries = count(cache);
         GC.KeepAlive(cache);
+
+        // MemoryCache (and LruCache) release their state on Dispose; do it so the next measurement starts clean.
+        (cache as IDisposable)?.Dispose();
         Console.WriteLine($"// RetainedBytes {name}: {after - before:N0} bytes, {entries} entries, for {Users:N0} users x {EntryBytes:N0} B through a {Cap}-entry cap (cap x entry = {Cap * EntryBytes:N0}, users x entry = {Users * EntryBytes:N0})");
+    }
+
+    private static long SettledHeapBytes()
+    {
+        // Finalizers can hold the previous cache's entries for one more collection; settle before reading.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
     }
 
     private static ConcurrentDictionary<string, byte[]> FillDictionary()

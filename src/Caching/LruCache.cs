@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Resilience.Caching.Internal;
@@ -39,6 +40,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly NodeHeap<TKey, TValue, ExpiryOrder<TKey, TValue>> _expiry = new();
     private readonly Lock _writeLock = new();
     private readonly TimeProvider _time;
+    private readonly bool _systemClock;
+    private readonly int _recencyShift;
     private readonly Func<TKey, TValue, long>? _weigher;
     private readonly int _capacity;
     private readonly long _weightCap;
@@ -70,6 +73,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
 
         _time = timeProvider ?? TimeProvider.System;
+
+        // The system provider's timestamp is a precise clock read on every hit; the system's millisecond tick count is the
+        // same monotonic clock at a cost of a few nanoseconds. Recency stamps keep 20 bits below the millisecond for the
+        // per-thread sequence, so one thread stays exactly ordered and threads stay ordered by the millisecond.
+        _systemClock = ReferenceEquals(_time, TimeProvider.System);
+        _recencyShift = _systemClock ? 20 : 0;
         _weigher = weigher;
         _capacity = options.Capacity;
         _weightCap = options.WeightCap ?? long.MaxValue;
@@ -185,7 +194,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         int purged;
         lock (_writeLock)
         {
-            purged = PurgeExpired(_time.GetTimestamp(), ref evicted);
+            purged = PurgeExpired(Now(), ref evicted);
         }
 
         Notify(evicted);
@@ -359,11 +368,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetLive(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
         if (_map.TryGetValue(key, out var node))
         {
-            var now = _time.GetTimestamp();
+            var now = Now();
             if (now < Volatile.Read(ref node.ExpiresAt))
             {
                 if (node.SlidingTicks != 0)
@@ -372,7 +382,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                     Volatile.Write(ref node.ExpiresAt, renewed);
                 }
 
-                Volatile.Write(ref node.Stamp, RecencyClock.Next(now));
+                Volatile.Write(ref node.Stamp, RecencyClock.Next(now << _recencyShift));
                 value = node.Value;
                 return true;
             }
@@ -399,7 +409,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         lock (_writeLock)
         {
-            var now = _time.GetTimestamp();
+            var now = Now();
             var absolute = relativeTicks == long.MaxValue ? long.MaxValue : SaturatingAdd(now, relativeTicks);
             if (absoluteUtc is { } at)
             {
@@ -440,7 +450,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                     Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Weight, ref evicted);
                 }
 
-                node.Stamp = RecencyClock.Next(now);
+                node.Stamp = RecencyClock.Next(now << _recencyShift);
                 _map[key] = node;
                 _lru.Push(node);
                 _expiry.Push(node);
@@ -465,7 +475,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                 removed = true;
             }
 
-            PurgeExpired(_time.GetTimestamp(), ref evicted);
+            PurgeExpired(Now(), ref evicted);
         }
 
         Notify(evicted);
@@ -559,7 +569,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
     private long ToTicks(TimeSpan span)
     {
-        var frequency = _time.TimestampFrequency;
+        var frequency = _systemClock ? 1000 : _time.TimestampFrequency;
         if (frequency == TimeSpan.TicksPerSecond)
         {
             return Math.Min(span.Ticks, MaxTicks);
@@ -568,6 +578,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         var ticks = Math.Ceiling(span.Ticks * (double)frequency / TimeSpan.TicksPerSecond);
         return ticks >= MaxTicks ? MaxTicks : Math.Max(1, (long)ticks);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Now() => _systemClock ? Environment.TickCount64 : _time.GetTimestamp();
 
     private static long SaturatingAdd(long timestamp, long ticks)
     {

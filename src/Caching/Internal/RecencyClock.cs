@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Resilience.Caching.Internal;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal static class RecencyClock
     [ThreadStatic]
     private static long t_last;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long Next(long timestamp)
     {
         var last = t_last;

@@ -38,6 +38,7 @@ internal sealed class CacheMetrics : IDisposable
         _instruments.Register(this);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Hit()
     {
         var counter = _instruments.Hits;

@@ -382,7 +382,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                     Volatile.Write(ref node.ExpiresAt, renewed);
                 }
 
-                Volatile.Write(ref node.Stamp, RecencyClock.Next(now << _recencyShift));
+                Volatile.Write(ref node.Stamp, RecencyClock.Next(now << _recencyShift, _systemClock));
                 value = node.Value;
                 return true;
             }
@@ -450,7 +450,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                     Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Weight, ref evicted);
                 }
 
-                node.Stamp = RecencyClock.Next(now << _recencyShift);
+                node.Stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
                 _map[key] = node;
                 _lru.Push(node);
                 _expiry.Push(node);

@@ -406,20 +406,21 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
         ResolveExpiry(options, out var relativeTicks, out var slidingTicks, out var absoluteUtc);
 
+        // Everything that does not touch shared state happens before the lock, to keep the critical section short.
+        var now = Now();
+        var absolute = relativeTicks == long.MaxValue ? long.MaxValue : SaturatingAdd(now, relativeTicks);
+        if (absoluteUtc is { } at)
+        {
+            var untilThen = at - _time.GetUtcNow();
+            absolute = Math.Min(absolute, untilThen <= TimeSpan.Zero ? now : SaturatingAdd(now, ToTicks(untilThen)));
+        }
+
+        var expiresAt = slidingTicks == 0 ? absolute : Math.Min(absolute, SaturatingAdd(now, slidingTicks));
+        var node = new CacheNode<TKey, TValue>(key, value, weight, slidingTicks, absolute, expiresAt);
+
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         lock (_writeLock)
         {
-            var now = Now();
-            var absolute = relativeTicks == long.MaxValue ? long.MaxValue : SaturatingAdd(now, relativeTicks);
-            if (absoluteUtc is { } at)
-            {
-                var untilThen = at - _time.GetUtcNow();
-                absolute = Math.Min(absolute, untilThen <= TimeSpan.Zero ? now : SaturatingAdd(now, ToTicks(untilThen)));
-            }
-
-            var expiresAt = slidingTicks == 0 ? absolute : Math.Min(absolute, SaturatingAdd(now, slidingTicks));
-            var node = new CacheNode<TKey, TValue>(key, value, weight, slidingTicks, absolute, expiresAt);
-
             if (_map.TryGetValue(key, out var existing))
             {
                 // The new node overwrites the map slot below, so readers see the old value or the new one, never neither.

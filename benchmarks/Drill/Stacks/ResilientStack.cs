@@ -200,10 +200,8 @@ internal sealed class ResilientStack : ISubmissionStack
                 $"{mismatches.Count} user/concept scores differ from the fold of their events"),
         };
 
-        var users = Enumerable.Range(0, _settings.Writers).Select(i => Writer.Create(i, _settings.FleetWorkers).UserId);
-        var held = await Task.WhenAll(users.Select(user => _locks.IsLockedAsync(user, cancellationToken)));
-        var left = held.Count(h => h);
-        results.Add(Invariants.NoLockLeftHeld(recorder, left));
+        var left = await _locks.GetHeldResourcesAsync(cancellationToken);
+        results.Add(Invariants.NoLockLeftHeld(recorder, left.Count));
 
         if (Budget is not null)
         {
@@ -244,7 +242,7 @@ internal sealed class ResilientStack : ISubmissionStack
                 await stack._scores[writer.Worker].ApplyAsync(
                     ScoreEvent.Add(plan.SubmissionId.ToString("N"), writer.UserId, plan.Concept, delta), cancellationToken);
             }
-            catch (ScoreValidationException error) when (delta is null)
+            catch (ScoreValidationException error) when (error.Reason == ScoreRejectionReason.Null)
             {
                 throw new NullScoreRejectedException(error.Message, error);
             }

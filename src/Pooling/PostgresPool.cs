@@ -537,6 +537,13 @@ public sealed class PostgresPool : DbDataSource
             return;
         }
 
+        if (slot.BackendPid != 0)
+        {
+            // The previous physical connection vanished without being retired here: Npgsql discarded it as broken.
+            _metrics.Recycled(RecycleReason.Broken);
+            PoolLog.Recycled(_logger, Name, slot.BackendPid, slot.Index, RecycleReason.Broken);
+        }
+
         slot.BackendPid = backendPid;
         slot.PhysicalSince = now;
         slot.Uses = 0;

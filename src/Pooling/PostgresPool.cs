@@ -294,6 +294,14 @@ public sealed class PostgresPool : DbDataSource
         await base.DisposeAsyncCore().ConfigureAwait(false);
     }
 
+    internal TimeSpan[] GetSlotLifetimesForTests()
+    {
+        lock (_lock)
+        {
+            return _slots.Where(s => s.BackendPid != 0).Select(s => s.Lifetime).ToArray();
+        }
+    }
+
     internal (int Idle, int Used) Counts()
     {
         lock (_lock)

@@ -1,7 +1,6 @@
 using System.Data;
 using System.Data.Common;
 using Dapper;
-using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 using Pgvector;
 using Resilience.TestSupport;
@@ -118,8 +117,9 @@ public sealed class PoolConnectionTests(ServiceFixture services)
     [Fact]
     public async Task Backend_changes_after_MaxUses_leases()
     {
-        using var recycled = new MetricCollector<long>(null, PoolMetricsNames.Meter, "resilience.pool.connection.recycled");
-        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("uses"), o => { o.MaxSize = 1; o.MaxUses = 3; }));
+        using var meters = new TestMeters();
+        using var recycled = meters.Collect<long>("resilience.pool.connection.recycled");
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("uses"), o => { o.MaxSize = 1; o.MaxUses = 3; }), meterFactory: meters.Factory);
         var ct = TestContext.Current.CancellationToken;
 
         var pids = new List<int>();
@@ -142,8 +142,9 @@ public sealed class PoolConnectionTests(ServiceFixture services)
     [Fact]
     public async Task A_connection_that_comes_back_broken_is_discarded()
     {
-        using var recycled = new MetricCollector<long>(null, PoolMetricsNames.Meter, "resilience.pool.connection.recycled");
-        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("broken"), o => o.MaxSize = 1));
+        using var meters = new TestMeters();
+        using var recycled = meters.Collect<long>("resilience.pool.connection.recycled");
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("broken"), o => o.MaxSize = 1), meterFactory: meters.Factory);
         var ct = TestContext.Current.CancellationToken;
 
         int brokenPid;

@@ -437,11 +437,13 @@ public sealed class PostgresPool : DbDataSource
 
     private ValueTask<NpgsqlConnection> OpenOnSlot(PoolSlot slot, long start, object? site, CancellationToken cancellationToken)
     {
-        ValueTask<NpgsqlConnection> opening;
+        NpgsqlConnection connection;
+        Task opening;
         try
         {
-            // Not the caller's token: an open that outlives its caller is handed over, not torn down (see AwaitOpen).
-            opening = slot.DataSource.OpenConnectionAsync(CancellationToken.None);
+            // Not the caller's token: an open that outlives its caller is handed over, not torn down (see AwaitColdOpen).
+            connection = slot.DataSource.CreateConnection();
+            opening = connection.OpenAsync(CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -451,13 +453,33 @@ public sealed class PostgresPool : DbDataSource
 
         if (opening.IsCompletedSuccessfully)
         {
-            return new ValueTask<NpgsqlConnection>(Attach(slot, opening.Result, start, site));
+            return new ValueTask<NpgsqlConnection>(Attach(slot, connection, start, site));
         }
 
-        return AwaitOpen(slot, opening.AsTask(), start, site, cancellationToken);
+        // A warm slot hands out its idle physical connection at once; only a new physical connection (network, TLS,
+        // authentication) needs the timeout and hand-over machinery.
+        return slot.BackendPid != 0
+            ? AwaitWarmOpen(slot, connection, opening, start, site)
+            : AwaitColdOpen(slot, connection, opening, start, site, cancellationToken);
     }
 
-    private async ValueTask<NpgsqlConnection> AwaitOpen(PoolSlot slot, Task<NpgsqlConnection> opening, long start, object? site, CancellationToken cancellationToken)
+    private async ValueTask<NpgsqlConnection> AwaitWarmOpen(PoolSlot slot, NpgsqlConnection connection, Task opening, long start, object? site)
+    {
+        try
+        {
+            await opening.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            OpenFailed(slot, ex);
+            throw;
+        }
+
+        return Attach(slot, connection, start, site);
+    }
+
+    private async ValueTask<NpgsqlConnection> AwaitColdOpen(PoolSlot slot, NpgsqlConnection connection, Task opening, long start, object? site, CancellationToken cancellationToken)
     {
         var remaining = _options.AcquireTimeout - _time.GetElapsedTime(start);
         try
@@ -471,40 +493,40 @@ public sealed class PostgresPool : DbDataSource
         }
         catch (TimeoutException) when (!opening.IsCompleted)
         {
-            HandOver(slot, opening);
+            HandOver(slot, connection, opening);
             throw TimedOut();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !opening.IsCompleted)
         {
-            HandOver(slot, opening);
+            HandOver(slot, connection, opening);
             throw;
         }
         catch (Exception ex) when (opening.IsFaulted || opening.IsCanceled)
         {
+            await connection.DisposeAsync().ConfigureAwait(false);
             OpenFailed(slot, ex);
             throw;
         }
 
         if (opening.IsCompletedSuccessfully)
         {
-            return Attach(slot, opening.Result, start, site);
+            return Attach(slot, connection, start, site);
         }
 
         // The open finished at the same moment the caller gave up; the caller's exception wins, the slot is handed over.
-        HandOver(slot, opening);
+        HandOver(slot, connection, opening);
         cancellationToken.ThrowIfCancellationRequested();
         throw TimedOut();
     }
 
     /// <summary>An open that completes after its caller gave up goes back as an idle, warm slot (or frees the slot if it failed).</summary>
-    private void HandOver(PoolSlot slot, Task<NpgsqlConnection> opening) =>
+    private void HandOver(PoolSlot slot, NpgsqlConnection connection, Task opening) =>
         opening.ContinueWith(
             static (task, state) =>
             {
-                var (pool, slot) = ((PostgresPool, PoolSlot))state!;
+                var (pool, slot, connection) = ((PostgresPool, PoolSlot, NpgsqlConnection))state!;
                 if (task.IsCompletedSuccessfully)
                 {
-                    var connection = task.Result;
                     pool.NotePhysical(slot, connection.ProcessID, pool._time.GetTimestamp());
                     connection.Dispose();
                     slot.IdleSince = pool._time.GetTimestamp();
@@ -512,10 +534,11 @@ public sealed class PostgresPool : DbDataSource
                 }
                 else
                 {
+                    connection.Dispose();
                     pool.OpenFailed(slot, task.Exception?.InnerException ?? new OperationCanceledException());
                 }
             },
-            (this, slot),
+            (this, slot, connection),
             CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously,
             TaskScheduler.Default);

@@ -191,5 +191,5 @@ public sealed class PoolTelemetryTests(ServiceFixture services)
         collector.GetMeasurementSnapshot().Last(m => (string?)m.Tags["db.client.connection.state"] == state).Value;
 
     private static List<FakeLogRecord> Leaks(FakeLoggerProvider logs) =>
-        logs.Collector.GetSnapshot().Where(r => r.Id.Id == 1).ToList();
+        logs.Collector.GetSnapshot().Where(r => r.Id.Id == 1 && r.Category == typeof(PostgresPool).FullName).ToList();
 }

@@ -18,6 +18,7 @@ public class RentSelectReturnBenchmarks
 
     private NpgsqlDataSource _npgsql = null!;
     private PostgresPool _pool = null!;
+    private PostgresPool _poolNoRecycling = null!;
 
     public enum Route
     {
@@ -59,9 +60,22 @@ public class RentSelectReturnBenchmarks
             Target = Through == Route.PgBouncer ? PoolTarget.PgBouncerTransaction : PoolTarget.PostgreSql,
         });
 
-        // Warm both to MaxSize physical connections.
+        // The same pool with recycling after MaxUses switched off, to separate the pool's own overhead from the cost of
+        // reconnecting every 1,000 leases (a new backend, TLS-less SCRAM authentication).
+        _poolNoRecycling = new PostgresPool(new PostgresPoolOptions
+        {
+            ConnectionString = new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = "bench-pool-norecycle" }.ConnectionString,
+            Name = "bench-norecycle",
+            MaxSize = MaxSize,
+            MaxUses = int.MaxValue,
+            AcquireTimeout = TimeSpan.FromMinutes(2),
+            Target = Through == Route.PgBouncer ? PoolTarget.PgBouncerTransaction : PoolTarget.PostgreSql,
+        });
+
+        // Warm all three to MaxSize physical connections.
         Task.WhenAll(Enumerable.Range(0, MaxSize * 4).Select(_ => LeaseNpgsql(1))).GetAwaiter().GetResult();
-        Task.WhenAll(Enumerable.Range(0, MaxSize * 4).Select(_ => LeasePool(1))).GetAwaiter().GetResult();
+        Task.WhenAll(Enumerable.Range(0, MaxSize * 4).Select(_ => LeasePool(_pool, 1))).GetAwaiter().GetResult();
+        Task.WhenAll(Enumerable.Range(0, MaxSize * 4).Select(_ => LeasePool(_poolNoRecycling, 1))).GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
@@ -69,6 +83,7 @@ public class RentSelectReturnBenchmarks
     {
         _npgsql.Dispose();
         _pool.Dispose();
+        _poolNoRecycling.Dispose();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Operations)]
@@ -91,7 +106,20 @@ public class RentSelectReturnBenchmarks
         var each = Operations / Callers;
         for (var i = 0; i < tasks.Length; i++)
         {
-            tasks[i] = LeasePool(each);
+            tasks[i] = LeasePool(_pool, each);
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    [Benchmark(OperationsPerInvoke = Operations)]
+    public Task PostgresPool_NoMaxUses()
+    {
+        var tasks = new Task[Callers];
+        var each = Operations / Callers;
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = LeasePool(_poolNoRecycling, each);
         }
 
         return Task.WhenAll(tasks);
@@ -107,11 +135,11 @@ public class RentSelectReturnBenchmarks
         }
     }
 
-    private async Task LeasePool(int count)
+    private static async Task LeasePool(PostgresPool pool, int count)
     {
         for (var i = 0; i < count; i++)
         {
-            await using var connection = await _pool.OpenConnectionAsync();
+            await using var connection = await pool.OpenConnectionAsync();
             await using var command = new NpgsqlCommand("SELECT 1", connection);
             await command.ExecuteScalarAsync();
         }

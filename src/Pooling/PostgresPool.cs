@@ -34,6 +34,7 @@ public sealed class PostgresPool : DbDataSource
     private readonly PoolSlot?[] _idle;
     private readonly string _safeConnectionString;
     private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _shutdown = new();
     private readonly ITimer _timeoutTimer;
     private readonly ITimer _maintenanceTimer;
     private readonly ITimer? _saturationTimer;
@@ -357,17 +358,18 @@ public sealed class PostgresPool : DbDataSource
         }
 
         slot.RentSite = null;
-        if (slot.Broken)
+        RecycleReason? reason =
+            slot.Broken ? RecycleReason.Broken
+            : slot.Uses >= _options.MaxUses ? RecycleReason.Uses
+            : _time.GetElapsedTime(slot.PhysicalSince, now) >= slot.Lifetime ? RecycleReason.Lifetime
+            : null;
+        if (reason is { } r && !_disposed)
         {
-            Retire(slot, RecycleReason.Broken);
-        }
-        else if (slot.Uses >= _options.MaxUses)
-        {
-            Retire(slot, RecycleReason.Uses);
-        }
-        else if (_time.GetElapsedTime(slot.PhysicalSince, now) >= slot.Lifetime)
-        {
-            Retire(slot, RecycleReason.Lifetime);
+            // Off the caller's Dispose: close the old physical connection, open its replacement, then give the slot out
+            // again. Meanwhile callers are served by the other slots instead of one of them waiting for a cold open.
+            Retire(slot, r, clear: false);
+            _ = RefillAsync(slot);
+            return;
         }
 
         slot.IdleSince = now;
@@ -591,13 +593,13 @@ public sealed class PostgresPool : DbDataSource
     }
 
     /// <summary>Closes the slot's physical connection (the slot is held by the caller, so nobody is using it).</summary>
-    private void Retire(PoolSlot slot, RecycleReason reason)
+    private void Retire(PoolSlot slot, RecycleReason reason, bool clear = true)
     {
         var pid = slot.BackendPid;
         slot.BackendPid = 0;
         slot.Uses = 0;
         slot.Broken = false;
-        if (!_disposed)
+        if (clear && !_disposed)
         {
             // Clear closes the idle connector now; one still being returned is closed on return. Max Pool Size=1 keeps the
             // slot at one physical connection throughout, so a fresh open waits for the old one to be gone.
@@ -606,6 +608,33 @@ public sealed class PostgresPool : DbDataSource
 
         _metrics.Recycled(reason);
         PoolLog.Recycled(_logger, Name, pid, slot.Index, reason);
+    }
+
+    /// <summary>Replaces a retired slot's physical connection while the pool holds the slot, then returns the slot.</summary>
+    private async Task RefillAsync(PoolSlot slot)
+    {
+        await Task.Yield();
+        try
+        {
+            // Clear closes the idle connector now (one still being returned is closed on return); Max Pool Size=1 keeps the
+            // slot at one physical connection throughout, so the open below waits for the old one to be gone.
+            slot.DataSource.Clear();
+            var connection = slot.DataSource.CreateConnection();
+            await using (connection.ConfigureAwait(false))
+            {
+                await connection.OpenAsync(_shutdown.Token).ConfigureAwait(false);
+                NotePhysical(slot, connection.ProcessID, _time.GetTimestamp());
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The server may be down or the pool disposed: the slot goes back cold and the next rent opens it.
+            slot.BackendPid = 0;
+            PoolLog.OpenFailed(_logger, Name, slot.Index, ex);
+        }
+
+        slot.IdleSince = _time.GetTimestamp();
+        ReturnSlot(slot);
     }
 
     /// <summary>Gives a held slot to the first waiter, or makes it idle.</summary>
@@ -905,6 +934,7 @@ public sealed class PostgresPool : DbDataSource
             }
         }
 
+        _shutdown.Cancel();
         _timeoutTimer.Dispose();
         _maintenanceTimer.Dispose();
         _saturationTimer?.Dispose();
@@ -919,5 +949,6 @@ public sealed class PostgresPool : DbDataSource
         }
 
         _metrics.Dispose();
+        _shutdown.Dispose();
     }
 }

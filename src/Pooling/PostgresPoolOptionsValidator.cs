@@ -32,7 +32,7 @@ public sealed class PostgresPoolOptionsValidator : IValidateOptions<PostgresPool
             {
                 _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
             }
-            catch (ArgumentException ex)
+            catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or FormatException or InvalidCastException or OverflowException)
             {
                 // The parser's message names the keyword, never the password value.
                 problems.Add($"ConnectionString is not a valid Npgsql connection string ({Redaction.Message(ex.Message)}).");

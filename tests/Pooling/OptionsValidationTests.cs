@@ -117,7 +117,7 @@ public sealed class OptionsValidationTests
         });
     }
 
-    [Property(MaxTest = 200)]
+    [Property(MaxTest = 500)]
     public Property Hostile_connection_strings_never_leak_a_password(NonEmptyString garbage)
     {
         var secret = "S3cr3t" + Guid.NewGuid().ToString("N");

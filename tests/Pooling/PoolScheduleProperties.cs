@@ -162,6 +162,13 @@ public sealed class PoolScheduleProperties(ServiceFixture services)
                 await connection.DisposeAsync();
             }
 
+            // A slot retired on return (MaxUses) is refilled in the background before it is handed out again.
+            patience.Restart();
+            while (pool.GetSnapshot().Busy != 0 && patience.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(5);
+            }
+
             return pids.Count == MaxSize && open <= MaxSize && pool.GetSnapshot().Busy == 0
                 ? null
                 : $"final check: {pids.Count} distinct backends, Npgsql open {open}, {pool.GetSnapshot()}";

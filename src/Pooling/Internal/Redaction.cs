@@ -17,7 +17,7 @@ internal static partial class Redaction
             var builder = new NpgsqlConnectionStringBuilder(connectionString);
             return $"{builder.Host}:{builder.Port}/{builder.Database}";
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or KeyNotFoundException or FormatException or InvalidCastException or OverflowException)
         {
             return "(invalid connection string)";
         }

@@ -109,7 +109,7 @@ internal sealed class DrillSettings : CommandSettings
 
     [CommandOption("--prompt-kb <KB>")]
     [Description("Size of one user's prompt context (system prompt + request + streamed chunks), in KB.")]
-    [DefaultValue(32)]
+    [DefaultValue(64)]
     public int PromptKilobytes { get; init; }
 
     [CommandOption("--lock-alert <SECONDS>")]

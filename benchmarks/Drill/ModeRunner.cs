@@ -99,14 +99,28 @@ internal sealed class ModeRunner(DrillSettings settings, ISubmissionStack stack,
         }
         catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            _recorder.Fail(Classify(error, retryAfterForceQuit), error);
+            var kind = Classify(error, retryAfterForceQuit);
+            _recorder.Fail(kind, error);
+            if (kind == FailureKind.ConnectionFailed)
+            {
+                _recorder.Count(Counters.ConnectionsRefused);
+            }
         }
     }
 
     private async Task HandleAsync(Writer writer, SubmissionPlan plan, TaskCompletionSource? clientQuit, CancellationToken cancellationToken)
     {
         await using var request = stack.BeginRequest(writer);
-        await _recorder.TimeAsync(Stage.VectorSearch, () => request.FindNeighboursAsync(plan.Embedding, cancellationToken));
+        try
+        {
+            await _recorder.TimeAsync(Stage.VectorSearch, () => request.FindNeighboursAsync(plan.Embedding, cancellationToken));
+        }
+        catch (Exception error) when (IsConnectionFailure(error))
+        {
+            // Like the incident's service, grade without the reference answers when the database cannot be reached.
+            _recorder.Count(Counters.NeighboursUnavailable);
+            _recorder.Count(Counters.ConnectionsRefused);
+        }
         await _recorder.TimeAsync(Stage.PromptCache, () => stack.GetPromptAsync(writer, cancellationToken).AsTask());
 
         if (clientQuit is not null)
@@ -205,11 +219,19 @@ internal sealed class ModeRunner(DrillSettings settings, ISubmissionStack stack,
         SessionBusyException => FailureKind.LockTimeout,
         AiServiceException => FailureKind.AiError,
         NullScoreRejectedException => FailureKind.NullScoreRejected,
-        NpgsqlException { InnerException: TimeoutException } => FailureKind.ConnectionFailed,
-        PostgresException { SqlState: "53300" or "53400" or "57P03" } => FailureKind.ConnectionFailed,
-        NpgsqlException { IsTransient: true } => FailureKind.ConnectionFailed,
-        TimeoutException => FailureKind.ConnectionFailed,
+        _ when IsConnectionFailure(error) => FailureKind.ConnectionFailed,
         ScoreWriteException => FailureKind.ScoreFailed,
         _ => FailureKind.Other,
+    };
+
+    /// <summary>The database refused or timed out a connection: "too many clients", a pool wait that ran out, a reset.</summary>
+    private static bool IsConnectionFailure(Exception error) => error switch
+    {
+        PostgresException { SqlState: "53300" or "53400" or "57P03" } => true,
+        PostgresException => false,
+        NpgsqlException { InnerException: TimeoutException } or NpgsqlException { IsTransient: true } => true,
+        TimeoutException or Pooling.PoolAcquireTimeoutException => true,
+        ScoreWriteException { InnerException: { } inner } => IsConnectionFailure(inner),
+        _ => false,
     };
 }

@@ -10,4 +10,6 @@ internal static class Counters
     public const string ScoresApplied = "scores_applied";
     public const string Orphans = "abandoned_requests";
     public const string LocksOutlivingSession = "locks_outliving_their_session";
+    public const string NeighboursUnavailable = "graded_without_neighbours";
+    public const string ConnectionsRefused = "connections_refused_or_timed_out";
 }

@@ -19,7 +19,7 @@ internal static class Invariants
     {
         var serverPeak = samples.Count == 0 ? 0 : samples.Max(s => s.ServerConnections);
         var clientPeak = samples.Max(s => s.ClientConnections);
-        var refused = recorder.Failures(FailureKind.ConnectionFailed);
+        var refused = recorder.Counter(Counters.ConnectionsRefused);
         var held = refused == 0 && serverPeak <= serverBudget && (clientPeak ?? 0) <= clientBudget;
         var pools = clientPeak is null
             ? $"pools may open {clientBudget:N0} (workers x pool size) and do not report their count"

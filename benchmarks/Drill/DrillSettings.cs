@@ -102,6 +102,16 @@ internal sealed class DrillSettings : CommandSettings
     [DefaultValue(50)]
     public int NaivePoolSize { get; init; }
 
+    [CommandOption("--pgbouncer-max-client-conn <COUNT>")]
+    [Description("PgBouncer's max_client_conn, declared to the fleet budget check (PgBouncer's limits cannot be read through Npgsql). eng/services.sh sets 5,000.")]
+    [DefaultValue(5000)]
+    public int PgBouncerMaxClientConnections { get; init; }
+
+    [CommandOption("--pgbouncer-server-conns <COUNT>")]
+    [Description("How many server connections PgBouncer may open (max_db_connections), declared to the fleet budget check. eng/services.sh sets 40.")]
+    [DefaultValue(40)]
+    public int PgBouncerServerConnections { get; init; }
+
     [CommandOption("--cache-cap <COUNT>")]
     [Description("Resilient prompt cache entry cap.")]
     [DefaultValue(200)]
@@ -191,6 +201,11 @@ internal sealed class DrillSettings : CommandSettings
         if (Boxes <= 0 || WorkersPerBox <= 0 || PoolSize <= 0 || NaivePoolSize <= 0)
         {
             problems.Add("--boxes, --workers-per-box, --pool-size and --naive-pool-size must be positive");
+        }
+
+        if (PgBouncerMaxClientConnections <= 0 || PgBouncerServerConnections <= 0)
+        {
+            problems.Add("--pgbouncer-max-client-conn and --pgbouncer-server-conns must be positive");
         }
 
         if (CacheCap <= 0 || PromptKilobytes <= 0) { problems.Add("--cache-cap and --prompt-kb must be positive"); }

@@ -82,7 +82,14 @@ internal sealed class ResilientStack : ISubmissionStack
                     Target = PoolTarget.PgBouncerTransaction,
                     MaxSize = _settings.PoolSize,
                     AcquireTimeout = TimeSpan.FromSeconds(5),
-                    Fleet = new FleetBudgetOptions { Boxes = _settings.Boxes, WorkersPerBox = _settings.WorkersPerBox, CheckOnStart = worker == 0 },
+                    Fleet = new FleetBudgetOptions
+                    {
+                        Boxes = _settings.Boxes,
+                        WorkersPerBox = _settings.WorkersPerBox,
+                        PgBouncerMaxClientConnections = _settings.PgBouncerMaxClientConnections,
+                        PgBouncerServerConnections = _settings.PgBouncerServerConnections,
+                        CheckOnStart = worker == 0,
+                    },
                 },
                 cancellationToken: cancellationToken);
             _scores[worker] = new ScoreStore(_pools[worker], new ScoringOptions { Schema = ScoringSchema, CreateSchemaOnFirstUse = false });

@@ -18,7 +18,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 rm -rf "$results"
 for suite in $suites; do
   echo "bench: $suite" >&2
-  bash eng/services.sh run dotnet run -c Release --project "benchmarks/$suite" -- \
+  # One suite at a time machine-wide (the lock is shared with anyone else benchmarking on this machine).
+  flock /tmp/resilience-bench.lock bash eng/services.sh run dotnet run -c Release --project "benchmarks/$suite" -- \
     --filter '*' --job short --artifacts "$results/$suite"
 done
 

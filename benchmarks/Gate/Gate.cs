@@ -52,13 +52,32 @@ internal static class Gate
         return verdicts;
     }
 
-    public static BaselineFile FromRun(IReadOnlyList<BenchmarkRow> run, string command) => new()
+    /// <summary>The baseline file for this run; entries of suites that did not run are kept from <paramref name="previous"/>.</summary>
+    public static BaselineFile FromRun(IReadOnlyList<BenchmarkRow> run, string command, BaselineFile? previous = null)
     {
-        Command = command,
-        RecordedAt = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
-        Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
-        Benchmarks = run.ToDictionary(r => r.Key, r => new BaselineEntry { Ratio = r.Ratio, AllocRatio = r.AllocRatio, Mean = r.Mean, Allocated = r.Allocated }),
-    };
+        var suites = run.Select(r => r.Suite + ".").Distinct().ToList();
+        var benchmarks = new Dictionary<string, BaselineEntry>(StringComparer.Ordinal);
+        foreach (var (key, entry) in previous?.Benchmarks ?? [])
+        {
+            if (!suites.Any(suite => key.StartsWith(suite, StringComparison.Ordinal)))
+            {
+                benchmarks[key] = entry;
+            }
+        }
+
+        foreach (var row in run)
+        {
+            benchmarks[row.Key] = new BaselineEntry { Ratio = row.Ratio, AllocRatio = row.AllocRatio, Mean = row.Mean, Allocated = row.Allocated };
+        }
+
+        return new BaselineFile
+        {
+            Command = command,
+            RecordedAt = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
+            Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
+            Benchmarks = benchmarks,
+        };
+    }
 
     private static void Check(string what, double? committed, double? now, double threshold, List<string> problems)
     {

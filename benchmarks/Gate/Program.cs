@@ -18,7 +18,9 @@ if (run.Count == 0)
 
 if (options.Update)
 {
-    Gate.Save(options.Baseline, Gate.FromRun(run, options.Command));
+    // Suites that did not run keep their committed ratios.
+    var previous = File.Exists(options.Baseline) ? Gate.Load(options.Baseline) : null;
+    Gate.Save(options.Baseline, Gate.FromRun(run, options.Command, previous));
     Console.WriteLine($"wrote {run.Count} benchmark ratios to {options.Baseline}");
     return 0;
 }

@@ -172,7 +172,7 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         BeginRelease() ? _provider.ReleaseAsync(this, cancellationToken) : new(LockReleaseOutcome.AlreadyReleased);
 
     /// <summary>Releases the lease; see <see cref="ReleaseAsync"/>.</summary>
-    /// <returns>A task that completes after the release.</returns>
+    /// <returns>A task that completes after the release; pooled, so await it once (as <c>await using</c> does).</returns>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask DisposeAsync()
     {

@@ -113,7 +113,8 @@ public sealed class RedisLockProvider : IDisposable
     /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace.</param>
     /// <param name="ownerId">Who takes it, e.g. the authenticated user id; recorded so others can see who holds it. 1-256 characters.</param>
     /// <param name="cancellationToken">Cancels the call; if the script was already sent and later succeeds, the lease is released.</param>
-    /// <returns>The handle, or <see langword="null"/> when another lease holds the lock.</returns>
+    /// <returns>The handle, or <see langword="null"/> when another lease holds the lock. The <see cref="ValueTask{TResult}"/> is
+    /// pooled: await it once (or call <see cref="ValueTask{TResult}.AsTask"/> once).</returns>
     /// <exception cref="InvalidLockArgumentException">A name broke a rule; nothing was sent.</exception>
     /// <exception cref="LockBackendException">Redis failed; a compare-and-delete for the own token was sent.</exception>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -146,7 +147,7 @@ public sealed class RedisLockProvider : IDisposable
     /// <param name="ownerId">Who takes it. 1-256 characters, not whitespace.</param>
     /// <param name="timeout">How long to wait; <see cref="RedisLockOptions.AcquireTimeout"/> when <see langword="null"/>; <see cref="TimeSpan.Zero"/> tries once; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
     /// <param name="cancellationToken">Cancels the wait (an <see cref="OperationCanceledException"/>, distinct from the timeout).</param>
-    /// <returns>The handle.</returns>
+    /// <returns>The handle. The <see cref="ValueTask{TResult}"/> is pooled: await it once.</returns>
     /// <exception cref="LockTimeoutException">Still held at the timeout; names the holder's owner id and when its lease expires.</exception>
     /// <exception cref="LockBackendException">Redis kept failing until the timeout.</exception>
     /// <exception cref="InvalidLockArgumentException">An argument broke a rule; nothing was sent.</exception>

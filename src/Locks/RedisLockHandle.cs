@@ -1,5 +1,6 @@
 using Resilience.Locks.Redis;
 using Resilience.Locks.Telemetry;
+using System.Runtime.CompilerServices;
 using StackExchange.Redis;
 
 namespace Resilience.Locks;
@@ -25,6 +26,8 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         string ownerId,
         string lockKey,
         string value,
+        RedisKey[] scriptKeys,
+        RedisValue[] scriptArgs,
         long fencingToken,
         TimeSpan ttl,
         long acquiredTimestamp,
@@ -35,6 +38,8 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         OwnerId = ownerId;
         LockKey = lockKey;
         Value = value;
+        ScriptKeys = scriptKeys;
+        ScriptArgs = scriptArgs;
         FencingToken = fencingToken;
         Ttl = ttl;
         _acquiredTimestamp = acquiredTimestamp;
@@ -84,6 +89,12 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     internal string LockKey { get; }
 
     internal string Value { get; }
+
+    /// <summary>The acquire's KEYS (lock, fence) and ARGV (value, TTL), reused by release: its script reads only KEYS[1] and ARGV[1].</summary>
+    internal RedisKey[] ScriptKeys { get; }
+
+    /// <summary>See <see cref="ScriptKeys"/>.</summary>
+    internal RedisValue[] ScriptArgs { get; }
 
     internal TimeSpan HeldFor => _provider.Time.GetElapsedTime(_acquiredTimestamp);
 
@@ -157,44 +168,31 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="cancellationToken">Stops the retries (the first attempt is always sent).</param>
     /// <returns>What the release did.</returns>
-    public async ValueTask<LockReleaseOutcome> ReleaseAsync(CancellationToken cancellationToken = default)
-    {
-        if (!BeginRelease())
-        {
-            return LockReleaseOutcome.AlreadyReleased;
-        }
-
-        try
-        {
-            return await _provider.ReleaseAsync(this, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _lost.Dispose();
-        }
-    }
+    public ValueTask<LockReleaseOutcome> ReleaseAsync(CancellationToken cancellationToken = default) =>
+        BeginRelease() ? _provider.ReleaseAsync(this, cancellationToken) : new(LockReleaseOutcome.AlreadyReleased);
 
     /// <summary>Releases the lease; see <see cref="ReleaseAsync"/>.</summary>
-    /// <returns>A task that completes after the release.</returns>
-    public async ValueTask DisposeAsync() => await ReleaseAsync().ConfigureAwait(false);
+    /// <returns>A task that completes after the release; pooled, so await it once (as <c>await using</c> does).</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask DisposeAsync()
+    {
+        if (BeginRelease())
+        {
+            await _provider.ReleaseAsync(this, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Releases the lease synchronously (blocking on Redis); see <see cref="ReleaseAsync"/>.</summary>
     public void Dispose()
     {
-        if (!BeginRelease())
-        {
-            return;
-        }
-
-        try
+        if (BeginRelease())
         {
             _provider.Release(this);
         }
-        finally
-        {
-            _lost.Dispose();
-        }
     }
+
+    /// <summary>Called by the provider once the release command has finished (whatever its outcome).</summary>
+    internal void EndRelease() => _lost.Dispose();
 
     private bool BeginRelease()
     {

@@ -325,12 +325,17 @@ public sealed class ScoreStore : IScoreStore, IDisposable
                         .ConfigureAwait(false);
                     return results;
                 }
+                catch (PostgresException ex) when (attempt < MaxAttempts && IsRetryable(ex))
+                {
+                    // The same event id was being applied concurrently (or the server broke a deadlock): the whole statement
+                    // rolled back, so running it again is safe and now finds the first application.
+                    ScoringLog.Retrying(_logger, _options.Schema, attempt + 1);
+                }
                 catch (PostgresException ex) when (count == 1 && MayBeDuplicate(ex))
                 {
-                    // A single apply does not search the log first: its event INSERT finds the duplicate (a unique violation on
-                    // the event key, or RS004 from apply_event) and the whole statement rolls back. A retried event may also meet
-                    // its own later effects first (a version or range check), so in every case the log decides: the first
-                    // application's result, if there is one.
+                    // A single apply does not search the log first: its event INSERT finds the duplicate (RS004) and the whole
+                    // statement rolls back. A retried event may also meet its own later effects first (a version or range
+                    // check), so in all three cases the log decides: the first application's result, if there is one.
                     var prior = await FindAppliedAsync(events[0], cancellationToken).ConfigureAwait(false);
                     if (prior is not null)
                     {
@@ -338,19 +343,10 @@ public sealed class ScoreStore : IScoreStore, IDisposable
                         return [prior];
                     }
 
-                    if (!IsDuplicateKey(ex) || attempt >= MaxAttempts)
+                    if (ex.SqlState != DuplicateState || attempt >= MaxAttempts)
                     {
                         throw;
                     }
-
-                    // The concurrent first application of this id rolled back: nothing of it stands, so apply again.
-                    ScoringLog.Retrying(_logger, _options.Schema, attempt + 1);
-                }
-                catch (PostgresException ex) when (attempt < MaxAttempts && IsRetryable(ex))
-                {
-                    // The same event id was being applied concurrently (or the server broke a deadlock): the whole statement
-                    // rolled back, so running it again is safe and now finds the first application.
-                    ScoringLog.Retrying(_logger, _options.Schema, attempt + 1);
                 }
             }
         }
@@ -382,32 +378,10 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        if (ids.Length == 1)
-        {
-            // Common case first: one plain statement that updates the existing score and appends the event.
-            var fast = OneEventCommand(connection, _queries.ApplyOneExisting, ids, users, concepts, kinds, values, occurred, sources, expected, recordedAt);
-            await using (fast.ConfigureAwait(false))
-            {
-                var fastReader = await fast.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (fastReader.ConfigureAwait(false))
-                {
-                    if (await fastReader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                    {
-                        var e = events[0];
-                        var result = new ScoreResult(e.EventId, e.UserId, e.Concept, (double)fastReader.GetDecimal(0), fastReader.GetInt64(1), IsDuplicate: false);
-                        _metrics.Applied(1);
-                        return [result];
-                    }
-                }
-            }
-
-            // Nothing was written (no score yet, or the expected version does not match): apply_event handles those cases.
-        }
-
-        var command = ids.Length == 1
-            ? OneEventCommand(connection, _queries.ApplyOne, ids, users, concepts, kinds, values, occurred, sources, expected, recordedAt)
-            : ManyEventsCommand(connection, ids, users, concepts, kinds, values, occurred, sources, expected, recordedAt);
+        var command = ids.Length == 1 ? OneEventCommand(connection, ids, users, concepts, kinds, values, occurred, sources, expected)
+            : ManyEventsCommand(connection, ids, users, concepts, kinds, values, occurred, sources, expected);
         await using var commandScope = command.ConfigureAwait(false);
+        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
 
         var results = new ScoreResult[events.Count];
         int applied = 0, duplicates = 0;
@@ -436,11 +410,11 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         return results;
     }
 
-    private static NpgsqlCommand OneEventCommand(
-        NpgsqlConnection connection, string sql, string[] ids, string[] users, string[] concepts, string[] kinds, decimal[] values,
-        DateTime[] occurred, string?[] sources, long?[] expected, DateTime recordedAt)
+    private NpgsqlCommand OneEventCommand(
+        NpgsqlConnection connection, string[] ids, string[] users, string[] concepts, string[] kinds, decimal[] values,
+        DateTime[] occurred, string?[] sources, long?[] expected)
     {
-        var command = new NpgsqlCommand(sql, connection);
+        var command = new NpgsqlCommand(_queries.ApplyOne, connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = ids[0], NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = users[0], NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = concepts[0], NpgsqlDbType = NpgsqlDbType.Text });
@@ -449,13 +423,12 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = occurred[0], NpgsqlDbType = NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = sources[0] is { } source ? source : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = expected[0] is { } version ? version : DBNull.Value, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         return command;
     }
 
     private NpgsqlCommand ManyEventsCommand(
         NpgsqlConnection connection, string[] ids, string[] users, string[] concepts, string[] kinds, decimal[] values,
-        DateTime[] occurred, string?[] sources, long?[] expected, DateTime recordedAt)
+        DateTime[] occurred, string?[] sources, long?[] expected)
     {
         var command = new NpgsqlCommand(_queries.ApplyMany, connection);
         command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
@@ -466,16 +439,11 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         command.Parameters.Add(new NpgsqlParameter<DateTime[]> { TypedValue = occurred, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter<string?[]> { TypedValue = sources, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = expected, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter<DateTime> { TypedValue = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
         return command;
     }
 
-    private static bool IsDuplicateKey(PostgresException ex) =>
-        ex.SqlState == DuplicateState
-        || (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == ScoringSchema.EventPrimaryKey);
-
     private static bool MayBeDuplicate(PostgresException ex) =>
-        IsDuplicateKey(ex) || ex.SqlState == ConflictState
+        ex.SqlState is DuplicateState or ConflictState
         || (ex.SqlState == PostgresErrorCodes.CheckViolation && ex.ConstraintName is ScoringSchema.ProjectionRangeConstraint);
 
     private async Task<ScoreResult?> FindAppliedAsync(ScoreEvent scoreEvent, CancellationToken cancellationToken)

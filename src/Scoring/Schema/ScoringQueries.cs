@@ -6,27 +6,6 @@ internal sealed class ScoringQueries
     public ScoringQueries(string s)
     {
         ApplyOne = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-
-        // The common case of a single apply as one plain statement (same parameters as ApplyOne): update the existing projection
-        // row (taking its row lock), then append the event carrying the result. Both writes are one statement, so they commit or
-        // roll back together. A repeated event id fails on the event primary key, which rolls the projection change back.
-        // No row comes back when nothing was written (no score yet, or an expected version that does not match); the store then
-        // calls apply_event, which handles those cases. Measured reason: a pooled Npgsql connection is reset with DISCARD ALL,
-        // which invalidates the plans PL/pgSQL caches, so every function call re-analysed and re-planned its statements.
-        ApplyOneExisting = $"""
-            WITH u AS (
-                UPDATE {s}.score_projection AS p
-                SET score = CASE WHEN $4 = 'set' THEN $5 ELSE p.score + $5 END,
-                    version = p.version + 1,
-                    updated_at = $9
-                WHERE p.user_id = $2 AND p.concept = $3 AND ($8::bigint IS NULL OR p.version = $8)
-                RETURNING p.score, p.version
-            )
-            INSERT INTO {s}.score_events (event_id, user_id, concept, kind, value, occurred_at, recorded_at, source,
-                expected_version, result_score, result_version)
-            SELECT $1, $2, $3, $4, $5, $6, $9, $7, $8, u.score, u.version FROM u
-            RETURNING result_score, result_version
-            """;
         ApplyMany = $"SELECT o_ord, o_status, o_score, o_version FROM {s}.apply_events($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
         FindEvent = $"SELECT user_id, concept, kind, value, result_score, result_version FROM {s}.score_events WHERE event_id = $1";
@@ -91,8 +70,6 @@ internal sealed class ScoringQueries
     }
 
     public string ApplyOne { get; }
-
-    public string ApplyOneExisting { get; }
 
     public string ApplyMany { get; }
 

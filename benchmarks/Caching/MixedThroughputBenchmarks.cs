@@ -1,0 +1,133 @@
+using System.Collections.Concurrent;
+using BenchmarkDotNet.Attributes;
+using BitFaster.Caching.Lru;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Resilience.Caching.Benchmarks;
+
+/// <summary>
+/// 80 % lookups / 20 % writes over a key space twice the capacity (so writes evict and some lookups miss), on 1 and 2
+/// threads. Each thread runs 20,000 operations; the mean is the wall time divided by 20,000, so with 2 threads twice the
+/// work happens in that time. Lower is higher throughput.
+/// </summary>
+[MemoryDiagnoser]
+public class MixedThroughputBenchmarks
+{
+    private const int Capacity = 1000;
+    private const int OperationsPerThread = 20_000;
+    private static readonly string Value = "cached";
+    private static readonly MemoryCacheEntryOptions Sized = new() { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5) };
+
+    private int[][] _keys = null!;
+    private bool[][] _isWrite = null!;
+    private ConcurrentDictionary<int, string> _dictionary = null!;
+    private MemoryCache _memoryCache = null!;
+    private ConcurrentLru<int, string> _concurrentLru = null!;
+    private LruCache<int, string> _lruCache = null!;
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _keys = new int[Threads][];
+        _isWrite = new bool[Threads][];
+        for (var t = 0; t < Threads; t++)
+        {
+            var random = new Random(42 + t);
+            _keys[t] = new int[OperationsPerThread];
+            _isWrite[t] = new bool[OperationsPerThread];
+            for (var i = 0; i < OperationsPerThread; i++)
+            {
+                _keys[t][i] = random.Next(Capacity * 2);
+                _isWrite[t][i] = random.Next(100) < 20;
+            }
+        }
+
+        _dictionary = new ConcurrentDictionary<int, string>();
+        _memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity });
+        _concurrentLru = new ConcurrentLru<int, string>(Capacity);
+        _lruCache = new LruCache<int, string>(new CacheOptions<int, string> { Capacity = Capacity });
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _memoryCache.Dispose();
+        _lruCache.Dispose();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = OperationsPerThread)]
+    public void ConcurrentDictionary() => Run(static (self, key, write) =>
+    {
+        if (write)
+        {
+            self._dictionary[key] = Value;
+        }
+        else
+        {
+            self._dictionary.TryGetValue(key, out _);
+        }
+    });
+
+    [Benchmark(OperationsPerInvoke = OperationsPerThread)]
+    public void MemoryCache_SizeLimit() => Run(static (self, key, write) =>
+    {
+        if (write)
+        {
+            self._memoryCache.Set(key, Value, Sized);
+        }
+        else
+        {
+            self._memoryCache.TryGetValue(key, out _);
+        }
+    });
+
+    [Benchmark(OperationsPerInvoke = OperationsPerThread)]
+    public void BitFaster_ConcurrentLru() => Run(static (self, key, write) =>
+    {
+        if (write)
+        {
+            self._concurrentLru.AddOrUpdate(key, Value);
+        }
+        else
+        {
+            self._concurrentLru.TryGet(key, out _);
+        }
+    });
+
+    [Benchmark(OperationsPerInvoke = OperationsPerThread)]
+    public void Resilience_LruCache() => Run(static (self, key, write) =>
+    {
+        if (write)
+        {
+            self._lruCache.Set(key, Value);
+        }
+        else
+        {
+            self._lruCache.TryGetValue(key, out _);
+        }
+    });
+
+    private void Run(Action<MixedThroughputBenchmarks, int, bool> operation)
+    {
+        if (Threads == 1)
+        {
+            RunThread(0, operation);
+            return;
+        }
+
+        Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, t => RunThread(t, operation));
+    }
+
+    private void RunThread(int thread, Action<MixedThroughputBenchmarks, int, bool> operation)
+    {
+        var keys = _keys[thread];
+        var writes = _isWrite[thread];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            operation(this, keys[i], writes[i]);
+        }
+    }
+}

@@ -1,0 +1,594 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Resilience.Caching.Internal;
+
+namespace Resilience.Caching;
+
+/// <summary>
+/// A thread-safe least-recently-used cache with a strict entry cap, an optional weight cap, a time to live and
+/// single-flight loading.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>The cap is strict.</b> Every write runs under one short lock that first purges expired entries, then evicts the
+/// least recently used entries until the new one fits, and only then publishes it. <see cref="Count"/> and
+/// <see cref="TotalWeight"/> therefore never exceed <see cref="CacheOptions.Capacity"/> and <see cref="CacheOptions.WeightCap"/>
+/// as any thread can observe, at any moment. The newest write is always admitted (unlike <c>MemoryCache</c> with
+/// <c>SizeLimit</c>, which refuses new entries when full).
+/// </para>
+/// <para>
+/// <b>Reads take no lock and allocate nothing.</b> A hit checks expiry and records recency on the entry itself; the
+/// write path uses those stamps to find the least recently used entry. On one thread the order is exact LRU; under
+/// concurrent reads it follows the readers' timestamps.
+/// </para>
+/// </remarks>
+/// <typeparam name="TKey">The key type.</typeparam>
+/// <typeparam name="TValue">The value type.</typeparam>
+public sealed class LruCache<TKey, TValue> : IDisposable
+    where TKey : notnull
+{
+    private const long MaxTicks = long.MaxValue / 4;
+    private const string DefaultName = "default";
+
+    private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
+    private readonly ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> _flights;
+    private readonly NodeHeap<TKey, TValue, LruOrder<TKey, TValue>> _lru = new();
+    private readonly NodeHeap<TKey, TValue, ExpiryOrder<TKey, TValue>> _expiry = new();
+    private readonly Lock _writeLock = new();
+    private readonly TimeProvider _time;
+    private readonly bool _systemClock;
+    private readonly int _recencyShift;
+    private readonly Func<TKey, TValue, long>? _weigher;
+    private readonly int _capacity;
+    private readonly long _weightCap;
+    private readonly long _timeToLiveTicks;
+    private readonly bool _sliding;
+    private readonly CacheMetrics _metrics;
+    private readonly ILogger _logger;
+    private int _count;
+    private long _weight;
+
+    /// <summary>Creates a cache.</summary>
+    /// <param name="options">Limits and expiry; validated here.</param>
+    /// <param name="timeProvider">The clock for expiry; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <param name="meterFactory">Creates the <c>Resilience.Caching</c> meter; when <see langword="null"/> the cache owns a meter it disposes with itself.</param>
+    /// <param name="logger">Logs failures of eviction handlers.</param>
+    /// <exception cref="CacheOptionsException">The options are invalid; every problem is listed.</exception>
+    public LruCache(CacheOptions<TKey, TValue> options, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null, ILogger? logger = null)
+        : this(options, options?.Weigher, timeProvider, meterFactory, logger, null)
+    {
+    }
+
+    internal LruCache(CacheOptions options, Func<TKey, TValue, long>? weigher, TimeProvider? timeProvider, IMeterFactory? meterFactory, ILogger? logger, IEqualityComparer<TKey>? comparer)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = options.Validate();
+        if (errors.Count > 0)
+        {
+            throw new CacheOptionsException(options.GetType(), errors);
+        }
+
+        _time = timeProvider ?? TimeProvider.System;
+
+        // The system provider's timestamp is a precise clock read on every hit; the system's millisecond tick count is the
+        // same monotonic clock at a cost of a few nanoseconds. Recency stamps keep 20 bits below the millisecond for the
+        // per-thread sequence, so one thread stays exactly ordered and threads stay ordered by the millisecond.
+        _systemClock = ReferenceEquals(_time, TimeProvider.System);
+        _recencyShift = _systemClock ? 20 : 0;
+        _weigher = weigher;
+        _capacity = options.Capacity;
+        _weightCap = options.WeightCap ?? long.MaxValue;
+        _timeToLiveTicks = ToTicks(options.TimeToLive);
+        _sliding = options.SlidingExpiration;
+        Name = options.Name ?? DefaultName;
+        _logger = logger ?? NullLogger.Instance;
+        _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(Environment.ProcessorCount, Math.Min(_capacity, 1024), comparer);
+        _flights = new ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>(comparer);
+        _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
+    }
+
+    /// <summary>
+    /// Raised after entries leave the cache, with the reason. Handlers run on the writing thread after the write lock is
+    /// released; an exception from a handler is logged and swallowed.
+    /// </summary>
+    public event EventHandler<CacheEvictedEventArgs<TKey, TValue>>? Evicted;
+
+    /// <summary>The cache's name (metric tag and log scope).</summary>
+    public string Name { get; }
+
+    /// <summary>The entry cap.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>The weight cap, or <see langword="null"/> when only <see cref="Capacity"/> limits the cache.</summary>
+    public long? WeightCap => _weightCap == long.MaxValue ? null : _weightCap;
+
+    /// <summary>Entries held now, never more than <see cref="Capacity"/>. Expired entries count until a write or <see cref="TrimExpired"/> purges them.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>The total weight held now, never more than <see cref="WeightCap"/>.</summary>
+    public long TotalWeight => Volatile.Read(ref _weight);
+
+    /// <summary>Looks a key up. A hit takes no lock, allocates nothing, renews a sliding entry and marks it most recently used.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value when found.</param>
+    /// <returns><see langword="true"/> when a live (not expired) entry was found.</returns>
+    public bool TryGetValue(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        if (key is null)
+        {
+            ThrowNullKey();
+        }
+
+        if (TryGetLive(key, out value))
+        {
+            _metrics.Hit();
+            return true;
+        }
+
+        _metrics.Miss();
+        return false;
+    }
+
+    /// <summary>Writes a value with the cache's default expiry, evicting least recently used entries first if the cache is full.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <exception cref="InvalidWeightException">The weigher returned a negative weight.</exception>
+    /// <exception cref="EntryTooHeavyException">The entry weighs more than the whole weight cap.</exception>
+    public void Set(TKey key, TValue value) => Set(key, value, null);
+
+    /// <summary>Writes a value with per-entry expiry, evicting least recently used entries first if the cache is full.</summary>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The value.</param>
+    /// <param name="options">Per-entry expiry; <see langword="null"/> for the cache's defaults.</param>
+    /// <exception cref="InvalidWeightException">The weigher returned a negative weight.</exception>
+    /// <exception cref="EntryTooHeavyException">The entry weighs more than the whole weight cap.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A time to live or sliding window in <paramref name="options"/> is not positive.</exception>
+    public void Set(TKey key, TValue value, CacheEntryOptions? options)
+    {
+        if (key is null)
+        {
+            ThrowNullKey();
+        }
+
+        var weight = _weigher is null ? 1 : _weigher(key, value);
+        SetCore(key, value, weight, options);
+    }
+
+    /// <summary>Removes an entry, raising <see cref="Evicted"/> with <see cref="CacheEvictionReason.Removed"/>.</summary>
+    /// <param name="key">The key.</param>
+    /// <returns><see langword="true"/> when an entry was removed.</returns>
+    public bool Remove(TKey key)
+    {
+        if (key is null)
+        {
+            ThrowNullKey();
+        }
+
+        return RemoveCore(key, default, false, CacheEvictionReason.Removed);
+    }
+
+    /// <summary>Removes every entry, raising <see cref="Evicted"/> with <see cref="CacheEvictionReason.Removed"/>.</summary>
+    public void Clear()
+    {
+        List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
+        lock (_writeLock)
+        {
+            while (_lru.PeekFresh(0) is { } node)
+            {
+                Detach(node, CacheEvictionReason.Removed, ref evicted);
+            }
+        }
+
+        Notify(evicted);
+    }
+
+    /// <summary>Purges every expired entry now (writes also purge them), so nothing keeps their values reachable.</summary>
+    /// <returns>How many entries were purged.</returns>
+    public int TrimExpired()
+    {
+        List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
+        int purged;
+        lock (_writeLock)
+        {
+            purged = PurgeExpired(Now(), ref evicted);
+        }
+
+        Notify(evicted);
+        return purged;
+    }
+
+    /// <summary>
+    /// Returns the cached value, or runs <paramref name="factory"/> once for all concurrent callers that miss on the same key
+    /// (single flight) and caches its result. If the factory throws, nothing is cached, nothing is evicted and every waiter
+    /// sees the exception.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="factory">Creates the value on a miss.</param>
+    /// <returns>The cached or created value.</returns>
+    public TValue GetOrAdd(TKey key, Func<TKey, TValue> factory)
+    {
+        if (key is null)
+        {
+            ThrowNullKey();
+        }
+
+        ArgumentNullException.ThrowIfNull(factory);
+        if (TryGetValue(key, out var value))
+        {
+            return value;
+        }
+
+        while (true)
+        {
+            if (_flights.TryGetValue(key, out var existing))
+            {
+                return existing.Task.GetAwaiter().GetResult();
+            }
+
+            var flight = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_flights.TryAdd(key, flight))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (!TryGetLive(key, out value))
+                {
+                    value = factory(key);
+                    Set(key, value);
+                }
+
+                flight.SetResult(value);
+                return value;
+            }
+            catch (Exception exception)
+            {
+                flight.SetException(exception);
+                throw;
+            }
+            finally
+            {
+                _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Returns the cached value, or runs <paramref name="factory"/> once for all concurrent callers that miss on the same key
+    /// (single flight) and caches its result. If the factory throws, nothing is cached, nothing is evicted and every waiter
+    /// sees the exception. A caller's cancellation stops only that caller's wait: the load goes on for the others (and is
+    /// cached when it completes), so the factory is given <see cref="CancellationToken.None"/>.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="factory">Creates the value on a miss.</param>
+    /// <param name="cancellationToken">Stops this caller's wait.</param>
+    /// <returns>The cached or created value; completes synchronously on a hit.</returns>
+    public ValueTask<TValue> GetOrAddAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, CancellationToken cancellationToken = default)
+    {
+        if (key is null)
+        {
+            ThrowNullKey();
+        }
+
+        ArgumentNullException.ThrowIfNull(factory);
+        if (TryGetValue(key, out var value))
+        {
+            return new ValueTask<TValue>(value);
+        }
+
+        return new ValueTask<TValue>(JoinFlight(key, factory).WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Disposes the meter the cache owns (when it was created without an <see cref="IMeterFactory"/>).</summary>
+    public void Dispose() => _metrics.Dispose();
+
+    /// <summary>Checks the internal structures agree (tests only); returns a description of the first problem, or null.</summary>
+    internal string? CheckConsistency()
+    {
+        lock (_writeLock)
+        {
+            if (_map.Count != _count || _lru.Count != _count || _expiry.Count != _count)
+            {
+                return $"count {_count}, map {_map.Count}, lru {_lru.Count}, expiry {_expiry.Count}";
+            }
+
+            long weight = 0;
+            foreach (var pair in _map)
+            {
+                weight += pair.Value.Weight;
+                if (pair.Value.LruSlot.Index < 0 || pair.Value.ExpirySlot.Index < 0)
+                {
+                    return $"entry {pair.Key} is missing from a heap";
+                }
+            }
+
+            if (weight != _weight)
+            {
+                return $"weight {_weight} but entries sum to {weight}";
+            }
+
+            if (_count > _capacity || _weight > _weightCap)
+            {
+                return $"over cap: {_count}/{_capacity}, {_weight}/{_weightCap}";
+            }
+
+            return null;
+        }
+    }
+
+    internal bool RemoveIfSame(TKey key, TValue expected) => RemoveCore(key, expected, true, CacheEvictionReason.Removed);
+
+    private Task<TValue> JoinFlight(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory)
+    {
+        while (true)
+        {
+            if (_flights.TryGetValue(key, out var existing))
+            {
+                return existing.Task;
+            }
+
+            var flight = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_flights.TryAdd(key, flight))
+            {
+                _ = RunFlightAsync(key, factory, flight);
+                return flight.Task;
+            }
+        }
+    }
+
+    private async Task RunFlightAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, TaskCompletionSource<TValue> flight)
+    {
+        try
+        {
+            // A flight that finished between this caller's miss and its TryAdd has already cached the value.
+            if (!TryGetLive(key, out var value))
+            {
+                value = await factory(key, CancellationToken.None).ConfigureAwait(false);
+                Set(key, value);
+            }
+
+            flight.SetResult(value);
+        }
+        catch (OperationCanceledException canceled)
+        {
+            flight.SetCanceled(canceled.CancellationToken);
+        }
+        catch (Exception exception)
+        {
+            flight.SetException(exception);
+        }
+        finally
+        {
+            _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryGetLive(TKey key, [MaybeNullWhen(false)] out TValue value)
+    {
+        if (_map.TryGetValue(key, out var node))
+        {
+            var now = Now();
+            if (now < Volatile.Read(ref node.ExpiresAt))
+            {
+                if (node.SlidingTicks != 0)
+                {
+                    var renewed = Math.Min(SaturatingAdd(now, node.SlidingTicks), node.AbsoluteExpiresAt);
+                    Volatile.Write(ref node.ExpiresAt, renewed);
+                }
+
+                Volatile.Write(ref node.Stamp, RecencyClock.Next(now << _recencyShift, _systemClock));
+                value = node.Value;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    private void SetCore(TKey key, TValue value, long weight, CacheEntryOptions? options)
+    {
+        if (weight < 0)
+        {
+            throw new InvalidWeightException(key.ToString(), weight);
+        }
+
+        if (weight > _weightCap)
+        {
+            throw new EntryTooHeavyException(key.ToString(), weight, _weightCap);
+        }
+
+        ResolveExpiry(options, out var relativeTicks, out var slidingTicks, out var absoluteUtc);
+
+        // Everything that does not touch shared state happens before the lock, to keep the critical section short.
+        var now = Now();
+        var absolute = relativeTicks == long.MaxValue ? long.MaxValue : SaturatingAdd(now, relativeTicks);
+        if (absoluteUtc is { } at)
+        {
+            var untilThen = at - _time.GetUtcNow();
+            absolute = Math.Min(absolute, untilThen <= TimeSpan.Zero ? now : SaturatingAdd(now, ToTicks(untilThen)));
+        }
+
+        var expiresAt = slidingTicks == 0 ? absolute : Math.Min(absolute, SaturatingAdd(now, slidingTicks));
+        var node = new CacheNode<TKey, TValue>(key, value, weight, slidingTicks, absolute, expiresAt);
+
+        List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
+        lock (_writeLock)
+        {
+            if (_map.TryGetValue(key, out var existing))
+            {
+                // The new node overwrites the map slot below, so readers see the old value or the new one, never neither.
+                Detach(existing, CacheEvictionReason.Replaced, ref evicted, unpublish: expiresAt <= now);
+            }
+
+            PurgeExpired(now, ref evicted);
+
+            if (expiresAt <= now)
+            {
+                // Already expired on arrival: it replaces the old value but is never visible.
+                _metrics.Evicted(CacheEvictionReason.Expired);
+                if (Evicted is not null)
+                {
+                    (evicted ??= []).Add((node, CacheEvictionReason.Expired));
+                }
+            }
+            else
+            {
+                // Make room first, then publish: no thread can ever see more than the caps.
+                while (_count >= _capacity)
+                {
+                    Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Capacity, ref evicted);
+                }
+
+                while (_weight > _weightCap - weight)
+                {
+                    Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Weight, ref evicted);
+                }
+
+                node.Stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
+                _map[key] = node;
+                _lru.Push(node);
+                _expiry.Push(node);
+                Volatile.Write(ref _count, _count + 1);
+                Volatile.Write(ref _weight, _weight + weight);
+            }
+        }
+
+        Notify(evicted);
+    }
+
+    private bool RemoveCore(TKey key, TValue? expected, bool onlyIfSame, CacheEvictionReason reason)
+    {
+        List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
+        var removed = false;
+        lock (_writeLock)
+        {
+            if (_map.TryGetValue(key, out var node)
+                && (!onlyIfSame || EqualityComparer<TValue>.Default.Equals(node.Value, expected)))
+            {
+                Detach(node, reason, ref evicted);
+                removed = true;
+            }
+
+            PurgeExpired(Now(), ref evicted);
+        }
+
+        Notify(evicted);
+        return removed;
+    }
+
+    private int PurgeExpired(long now, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted)
+    {
+        var purged = 0;
+        while (_expiry.PeekFresh(_count) is { } soonest && Volatile.Read(ref soonest.ExpiresAt) <= now)
+        {
+            Detach(soonest, CacheEvictionReason.Expired, ref evicted);
+            purged++;
+        }
+
+        return purged;
+    }
+
+    private void Detach(CacheNode<TKey, TValue> node, CacheEvictionReason reason, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted, bool unpublish = true)
+    {
+        // Unpublish before the counters drop, so a reader never finds an entry the counters no longer include.
+        if (unpublish)
+        {
+            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node));
+        }
+
+        _lru.Remove(node);
+        _expiry.Remove(node);
+        Volatile.Write(ref _count, _count - 1);
+        Volatile.Write(ref _weight, _weight - node.Weight);
+        _metrics.Evicted(reason);
+        if (Evicted is not null)
+        {
+            (evicted ??= []).Add((node, reason));
+        }
+    }
+
+    private void Notify(List<(CacheNode<TKey, TValue> Node, CacheEvictionReason Reason)>? evicted)
+    {
+        if (evicted is null || Evicted is not { } handler)
+        {
+            return;
+        }
+
+        foreach (var (node, reason) in evicted)
+        {
+            try
+            {
+                handler(this, new CacheEvictedEventArgs<TKey, TValue>(node.Key, node.Value, node.Weight, reason));
+            }
+            catch (Exception exception)
+            {
+                Log.EvictionHandlerFailed(_logger, exception, Name, reason);
+            }
+        }
+    }
+
+    private void ResolveExpiry(CacheEntryOptions? options, out long relativeTicks, out long slidingTicks, out DateTimeOffset? absoluteUtc)
+    {
+        relativeTicks = long.MaxValue;
+        slidingTicks = 0;
+        absoluteUtc = null;
+        if (options is null || (options.TimeToLive is null && options.SlidingExpiration is null && options.AbsoluteExpiration is null))
+        {
+            if (_sliding)
+            {
+                slidingTicks = _timeToLiveTicks;
+            }
+            else
+            {
+                relativeTicks = _timeToLiveTicks;
+            }
+
+            return;
+        }
+
+        if (options.TimeToLive is { } ttl)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ttl, TimeSpan.Zero, "options.TimeToLive");
+            relativeTicks = ToTicks(ttl);
+        }
+
+        if (options.SlidingExpiration is { } sliding)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(sliding, TimeSpan.Zero, "options.SlidingExpiration");
+            slidingTicks = ToTicks(sliding);
+        }
+
+        absoluteUtc = options.AbsoluteExpiration;
+    }
+
+    private long ToTicks(TimeSpan span)
+    {
+        var frequency = _systemClock ? 1000 : _time.TimestampFrequency;
+        if (frequency == TimeSpan.TicksPerSecond)
+        {
+            return Math.Min(span.Ticks, MaxTicks);
+        }
+
+        var ticks = Math.Ceiling(span.Ticks * (double)frequency / TimeSpan.TicksPerSecond);
+        return ticks >= MaxTicks ? MaxTicks : Math.Max(1, (long)ticks);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long Now() => _systemClock ? Environment.TickCount64 : _time.GetTimestamp();
+
+    private static long SaturatingAdd(long timestamp, long ticks)
+    {
+        var sum = timestamp + ticks;
+        return sum < timestamp ? long.MaxValue : sum;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowNullKey() => throw new ArgumentNullException("key");
+}

@@ -712,10 +712,11 @@ public sealed class UploadKeyGenerator
 
     private InvalidUploadKeyValueException Reject(string field, UploadKeyRule rule, string message, int? index = null)
     {
+        // An unknown field's name comes from the caller: tagging it would give the metric unbounded cardinality.
         _metrics?.KeysRejected.Add(
             1,
             _templateTag,
-            new KeyValuePair<string, object?>(UploadMetrics.FieldTag, field),
+            new KeyValuePair<string, object?>(UploadMetrics.FieldTag, rule == UploadKeyRule.UnknownField ? UploadMetrics.UnknownFieldTagValue : field),
             new KeyValuePair<string, object?>(UploadMetrics.ErrorTypeTag, rule.ToString()));
         return new InvalidUploadKeyValueException(field, rule, message, index);
     }

@@ -351,6 +351,12 @@ public sealed class PostgresPool : DbDataSource
         }
 
         connection.StateChange -= slot.OnStateChange;
+
+        // The object is done for: disposing it makes a later Open/OpenAsync on it throw ObjectDisposedException (an
+        // InvalidOperationException) before it reaches the slot's one-connection data source. Otherwise a reopen would
+        // take the slot's physical connection behind the pool's back, and the next renter of this slot would wait on
+        // Npgsql's internal pool (its Timeout) instead of the pool's AcquireTimeout. Close and Dispose are idempotent.
+        connection.Dispose();
         var now = _time.GetTimestamp();
         if (_metrics.UseTimeEnabled)
         {

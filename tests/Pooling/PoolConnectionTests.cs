@@ -178,4 +178,39 @@ public sealed class PoolConnectionTests(ServiceFixture services)
         await using var again = await pool.OpenConnectionAsync(ct);
         Assert.Equal(1, pool.GetSnapshot().Busy);
     }
+
+    [Fact]
+    public async Task A_returned_connection_cannot_be_reopened_behind_the_pools_back()
+    {
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("reopen"), o => { o.MaxSize = 1; o.AcquireTimeout = TimeSpan.FromSeconds(1); }));
+        var ct = TestContext.Current.CancellationToken;
+        var connection = await pool.OpenConnectionAsync(ct);
+        connection.Close();
+
+        // Refused like CreateConnection().Open(): ObjectDisposedException is an InvalidOperationException.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => connection.OpenAsync(ct));
+        Assert.Throws<ObjectDisposedException>(connection.Open);
+        Assert.Equal(ConnectionState.Closed, connection.State);
+        Assert.Equal(0, pool.GetSnapshot().Busy);
+
+        // The slot is really free: the next rent gets it at once, with the pool's own bookkeeping.
+        await using var next = await pool.OpenConnectionAsync(ct);
+        Assert.Equal(ConnectionState.Open, next.State);
+        Assert.Equal(1, pool.GetSnapshot().Busy);
+    }
+
+    [Fact]
+    public async Task A_second_rent_fails_with_the_pools_timeout_not_npgsqls_while_a_stale_object_is_reopened()
+    {
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("reopen2"), o => { o.MaxSize = 1; o.AcquireTimeout = TimeSpan.FromMilliseconds(300); }));
+        var ct = TestContext.Current.CancellationToken;
+        var first = await pool.OpenConnectionAsync(ct);
+        await first.DisposeAsync();
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => first.OpenAsync(ct));
+
+        await using var held = await pool.OpenConnectionAsync(ct);
+        var timeout = await Assert.ThrowsAsync<PoolAcquireTimeoutException>(async () => await pool.OpenConnectionAsync(ct));
+        Assert.IsType<TimeoutException>(timeout.InnerException);
+        Assert.Equal(1, pool.GetSnapshot().Busy);
+    }
 }

@@ -19,7 +19,7 @@ public sealed class RedisLockOptions
     /// Prefix of every Redis key of this lock name. Keys are <c>{KeyPrefix:resource}:lock</c> and
     /// <c>{KeyPrefix:resource}:fence</c>, hash-tagged so a resource's keys share one Redis Cluster slot.
     /// Must not contain <c>{</c>, <c>}</c> or <c>:</c> (so the first <c>:</c> of a key always ends the prefix and two lock names never
-    /// share keys), nor a lone UTF-16 surrogate; at most <see cref="MaxKeyPrefixLength"/> characters. Default <c>"lock"</c>; the DI registration of a named instance uses the name.
+    /// share keys), nor a lone UTF-16 surrogate; at most <see cref="MaxKeyPrefixLength"/> characters (a named registration whose name contains <c>:</c> must set it explicitly). Default <c>"lock"</c>; the DI registration of a named instance uses the name.
     /// </summary>
     public string KeyPrefix { get; set; } = "lock";
 

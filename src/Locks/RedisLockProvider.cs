@@ -110,8 +110,8 @@ public sealed class RedisLockProvider : IDisposable
     /// <summary>
     /// Tries once to take the lock on <paramref name="resource"/> for <paramref name="ownerId"/>: one script, one round trip.
     /// </summary>
-    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace.</param>
-    /// <param name="ownerId">Who takes it, e.g. the authenticated user id; recorded so others can see who holds it. 1-256 characters.</param>
+    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace, valid UTF-16 (no lone surrogate).</param>
+    /// <param name="ownerId">Who takes it, e.g. the authenticated user id; recorded so others can see who holds it. 1-256 characters, not whitespace, valid UTF-16.</param>
     /// <param name="cancellationToken">Cancels the call; if the script was already sent and later succeeds, the lease is released.</param>
     /// <returns>The handle, or <see langword="null"/> when another lease holds the lock. The <see cref="ValueTask{TResult}"/> is
     /// pooled: await it once (or call <see cref="ValueTask{TResult}.AsTask"/> once).</returns>
@@ -143,8 +143,8 @@ public sealed class RedisLockProvider : IDisposable
     /// Takes the lock on <paramref name="resource"/>, retrying with jittered pauses (and waking early when a lease of this
     /// provider on the same resource is released) until <paramref name="timeout"/>. Transient Redis errors are retried too.
     /// </summary>
-    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace.</param>
-    /// <param name="ownerId">Who takes it. 1-256 characters, not whitespace.</param>
+    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace, valid UTF-16 (no lone surrogate).</param>
+    /// <param name="ownerId">Who takes it. 1-256 characters, not whitespace, valid UTF-16 (no lone surrogate).</param>
     /// <param name="timeout">How long to wait; <see cref="RedisLockOptions.AcquireTimeout"/> when <see langword="null"/>; <see cref="TimeSpan.Zero"/> tries once; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
     /// <param name="cancellationToken">Cancels the wait (an <see cref="OperationCanceledException"/>, distinct from the timeout).</param>
     /// <returns>The handle. The <see cref="ValueTask{TResult}"/> is pooled: await it once.</returns>
@@ -212,7 +212,8 @@ public sealed class RedisLockProvider : IDisposable
 
     /// <summary>
     /// Acquires the lock (waiting up to <paramref name="timeout"/>), runs <paramref name="work"/> with a token that fires on the
-    /// caller's cancellation or when the lease is lost, and releases on every path: success, exception, cancellation, loss.
+    /// caller's cancellation, when the lease is lost, or when the handle is released from another path; and releases on every
+    /// path: success, exception, cancellation, loss.
     /// </summary>
     /// <param name="resource">The resource.</param>
     /// <param name="ownerId">The owner id.</param>
@@ -220,7 +221,7 @@ public sealed class RedisLockProvider : IDisposable
     /// <param name="timeout">How long to wait for the lock; see <see cref="AcquireAsync"/>.</param>
     /// <param name="cancellationToken">The caller's token.</param>
     /// <returns>A task that completes after the work and the release.</returns>
-    /// <exception cref="LockLostException">The work was cancelled because the lease was lost.</exception>
+    /// <exception cref="LockLostException">The lease was lost or released elsewhere before the work finished (whether or not the work observed its token).</exception>
     /// <exception cref="LockTimeoutException">The lock stayed held until the timeout; the work did not run.</exception>
     public Task RunAsync(string resource, string ownerId, Func<RedisLockHandle, CancellationToken, Task> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -239,11 +240,11 @@ public sealed class RedisLockProvider : IDisposable
     /// <typeparam name="T">The work's result.</typeparam>
     /// <param name="resource">The resource.</param>
     /// <param name="ownerId">The owner id.</param>
-    /// <param name="work">The work; receives the handle and a token linked to the caller's and to the lost token.</param>
+    /// <param name="work">The work; receives the handle and a token that fires on the caller's cancellation, on loss and on a release from another path.</param>
     /// <param name="timeout">How long to wait for the lock; see <see cref="AcquireAsync"/>.</param>
     /// <param name="cancellationToken">The caller's token.</param>
     /// <returns>The work's result.</returns>
-    /// <exception cref="LockLostException">The work was cancelled because the lease was lost.</exception>
+    /// <exception cref="LockLostException">The lease was lost or released elsewhere before the work finished (whether or not the work observed its token).</exception>
     /// <exception cref="LockTimeoutException">The lock stayed held until the timeout; the work did not run.</exception>
     public async Task<T> RunAsync<T>(string resource, string ownerId, Func<RedisLockHandle, CancellationToken, Task<T>> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -251,15 +252,32 @@ public sealed class RedisLockProvider : IDisposable
         var handle = await AcquireAsync(resource, ownerId, timeout, cancellationToken).ConfigureAwait(false);
         await using (handle.ConfigureAwait(false))
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handle.LostToken);
-            try
+            T result;
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handle.LostToken))
             {
-                return await work(handle, linked.Token).ConfigureAwait(false);
+                handle.CancelOnRelease(linked);
+                try
+                {
+                    result = await work(handle, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && (handle.IsReleased || handle.IsLost))
+                {
+                    throw new LockLostException(resource, handle.FencingToken, ex, wasReleased: !handle.LostToken.IsCancellationRequested);
+                }
+                finally
+                {
+                    handle.CancelOnRelease(null);
+                }
             }
-            catch (OperationCanceledException ex) when (handle.LostToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+
+            // The work finished, but if the lease ended before it did (released elsewhere, or lost), its writes were not
+            // protected: report that rather than hand back a result computed while another owner may have held the lock.
+            if (handle.IsReleased || handle.IsLost)
             {
-                throw new LockLostException(resource, handle.FencingToken, ex);
+                throw new LockLostException(resource, handle.FencingToken, null, wasReleased: !handle.LostToken.IsCancellationRequested);
             }
+
+            return result;
         }
     }
 

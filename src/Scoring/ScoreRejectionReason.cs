@@ -29,4 +29,10 @@ public enum ScoreRejectionReason
 
     /// <summary>The expected version was negative.</summary>
     Negative,
+
+    /// <summary>
+    /// A string was not well-formed UTF-16: it held a lone (unpaired) surrogate, which has no UTF-8 encoding, so PostgreSQL
+    /// text cannot store it.
+    /// </summary>
+    InvalidText,
 }

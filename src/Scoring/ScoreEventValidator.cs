@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Resilience.Scoring;
 
 /// <summary>The rules every event must pass before any SQL runs. Pure: no I/O, no defaults, nothing substituted.</summary>
@@ -91,21 +93,39 @@ internal static class ScoreEventValidator
                     id, batchIndex);
             }
         }
-        else
+        else if (Math.Abs(value) > 2 * ScoringOptions.ScoreLimit)
         {
-            var span = MaxDelta(options);
-            if (Math.Abs(value) > span)
-            {
-                return Fail(Field, ScoreRejectionReason.OutOfRange,
-                    $"Value of score event '{id}'{at} is {value}; an Add must lie in [-{span}, {span}] (MaxScore - MinScore).", id, batchIndex);
-            }
+            return AddOutOfRange(value, options, id, at, batchIndex);
+        }
+
+        if (!ExactScore.TryConvert(value, out var exact, out var digits, out var places))
+        {
+            return Fail(Field, ScoreRejectionReason.TooPrecise,
+                $"Value of score event '{id}'{at} is {value.ToString("R", CultureInfo.InvariantCulture)}, which cannot be stored exactly: " +
+                $"a value may have at most {ScoringOptions.MaxSignificantDigits} significant digits (ScoringOptions.MaxSignificantDigits) and " +
+                $"{ScoringOptions.MaxDecimalPlaces} digits after the decimal point (ScoringOptions.MaxDecimalPlaces), so the smallest non-zero " +
+                $"magnitude is 1e-{ScoringOptions.MaxDecimalPlaces}; this one has {digits} and {places}. Nothing is rounded for you: " +
+                "round it to the precision you mean (for example Math.Round(value, 6)).",
+                id, batchIndex);
+        }
+
+        if (scoreEvent.Kind == ScoreChangeKind.Add && Math.Abs(exact) > MaxDelta(options))
+        {
+            return AddOutOfRange(value, options, id, at, batchIndex);
         }
 
         return null;
     }
 
+    private static ScoreValidationException AddOutOfRange(double value, ScoringOptions options, string id, string at, int? batchIndex)
+    {
+        var span = MaxDelta(options);
+        return Fail(nameof(ScoreEvent.Value), ScoreRejectionReason.OutOfRange,
+            $"Value of score event '{id}'{at} is {value}; an Add must lie in [-{span}, {span}] (MaxScore - MinScore).", id, batchIndex);
+    }
+
     /// <summary>The largest magnitude of an <see cref="ScoreChangeKind.Add"/> delta: the width of the score range.</summary>
-    public static double MaxDelta(ScoringOptions options) => options.MaxScore - options.MinScore;
+    public static decimal MaxDelta(ScoringOptions options) => ExactScore.ToDecimal(options.MaxScore) - ExactScore.ToDecimal(options.MinScore);
 
     private static ScoreValidationException? CheckId(string field, string? value, ScoringOptions options, string at, string? eventId, int? batchIndex)
     {

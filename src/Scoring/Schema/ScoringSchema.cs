@@ -67,7 +67,7 @@ internal static class ScoringSchema
 
         var min = ToDecimal(options.MinScore);
         var max = ToDecimal(options.MaxScore);
-        var span = ToDecimal(ScoreEventValidator.MaxDelta(options));
+        var span = ScoreEventValidator.MaxDelta(options);
         var boundsChanged = !meta.TryGetValue("min_score", out var storedMin) || !meta.TryGetValue("max_score", out var storedMax)
             || decimal.Parse(storedMin, CultureInfo.InvariantCulture) != min || decimal.Parse(storedMax, CultureInfo.InvariantCulture) != max;
         if (boundsChanged)
@@ -110,8 +110,8 @@ internal static class ScoringSchema
         }
     }
 
-    /// <summary>Converts a validated bound to the exact decimal that the CHECK constraints and the parameters use.</summary>
-    public static decimal ToDecimal(double value) => (decimal)value;
+    /// <summary>Converts a validated bound or value to the exact decimal that the CHECK constraints and the parameters use.</summary>
+    public static decimal ToDecimal(double value) => ExactScore.ToDecimal(value);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {

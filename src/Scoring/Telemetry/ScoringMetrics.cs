@@ -88,6 +88,7 @@ internal sealed class ScoringMetrics : IDisposable
         ScoreRejectionReason.UnknownKind => "unknown_kind",
         ScoreRejectionReason.Negative => "negative",
         ScoreRejectionReason.InvalidText => "invalid_text",
+        ScoreRejectionReason.TooPrecise => "too_precise",
         _ => "other",
     };
 

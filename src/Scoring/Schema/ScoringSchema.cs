@@ -72,9 +72,23 @@ internal static class ScoringSchema
             || decimal.Parse(storedMin, CultureInfo.InvariantCulture) != min || decimal.Parse(storedMax, CultureInfo.InvariantCulture) != max;
         if (boundsChanged)
         {
-            foreach (var statement in RangeConstraints(s, min, max, span))
+            try
             {
-                await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
+                foreach (var statement in RangeConstraints(s, min, max, span))
+                {
+                    await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.CheckViolation)
+            {
+                // Validating the projection's new range found current scores outside it: the transaction rolls back untouched.
+                throw new ScoreRangeConflictException(
+                    s,
+                    meta.TryGetValue("min_score", out var oldMin) ? decimal.Parse(oldMin, CultureInfo.InvariantCulture) : null,
+                    meta.TryGetValue("max_score", out var oldMax) ? decimal.Parse(oldMax, CultureInfo.InvariantCulture) : null,
+                    min,
+                    max,
+                    ex);
             }
         }
 

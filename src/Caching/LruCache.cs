@@ -34,7 +34,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private const long MaxTicks = long.MaxValue / 4;
     private const string DefaultName = "default";
 
-    private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
+    private readonly NodeTable<TKey, TValue> _map;
     private readonly ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> _flights;
     private readonly NodeHeap<TKey, TValue, LruOrder<TKey, TValue>> _lru = new();
     private readonly NodeHeap<TKey, TValue, ExpiryOrder<TKey, TValue>> _expiry = new();
@@ -49,6 +49,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly bool _sliding;
     private readonly CacheMetrics _metrics;
     private readonly ILogger _logger;
+    private CacheNode<TKey, TValue>? _expiryQueueHead;
+    private CacheNode<TKey, TValue>? _expiryQueueTail;
+    private int _expiryQueueCount;
     private int _count;
     private long _weight;
 
@@ -86,7 +89,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         _sliding = options.SlidingExpiration;
         Name = options.Name ?? DefaultName;
         _logger = logger ?? NullLogger.Instance;
-        _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(Environment.ProcessorCount, Math.Min(_capacity, 1024), comparer);
+        _map = new NodeTable<TKey, TValue>(_capacity, comparer);
         _flights = new ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
     }
@@ -292,19 +295,42 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         lock (_writeLock)
         {
-            if (_map.Count != _count || _lru.Count != _count || _expiry.Count != _count)
+            if (_map.Count != _count || _lru.Count != _count || _expiry.Count + _expiryQueueCount != _count)
             {
-                return $"count {_count}, map {_map.Count}, lru {_lru.Count}, expiry {_expiry.Count}";
+                return $"count {_count}, map {_map.Count}, lru {_lru.Count}, expiry heap {_expiry.Count} + queue {_expiryQueueCount}";
+            }
+
+            var queued = 0;
+            for (var node = _expiryQueueHead; node is not null; node = node.ExpiryNext)
+            {
+                if (!node.InExpiryQueue || (node.ExpiryNext is { } next && next.ExpiresAt < node.ExpiresAt))
+                {
+                    return $"expiry queue out of order at {node.Key}";
+                }
+
+                queued++;
+            }
+
+            if (queued != _expiryQueueCount)
+            {
+                return $"expiry queue holds {queued}, counted {_expiryQueueCount}";
             }
 
             long weight = 0;
-            foreach (var pair in _map)
+            var linked = 0;
+            foreach (var node in _map.Nodes())
             {
-                weight += pair.Value.Weight;
-                if (pair.Value.LruSlot.Index < 0 || pair.Value.ExpirySlot.Index < 0)
+                weight += node.Weight;
+                linked++;
+                if (node.LruSlot.Index < 0 || (node.ExpirySlot.Index < 0 && !node.InExpiryQueue))
                 {
-                    return $"entry {pair.Key} is missing from a heap";
+                    return $"entry {node.Key} is missing from the recency or expiry order";
                 }
+            }
+
+            if (linked != _count)
+            {
+                return $"table links {linked} nodes, counted {_count}";
             }
 
             if (weight != _weight)
@@ -371,7 +397,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetLive(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
-        if (_map.TryGetValue(key, out var node))
+        if (_map.Find(key) is { } node)
         {
             var now = Now();
             if (now < Volatile.Read(ref node.ExpiresAt))
@@ -416,15 +442,22 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
 
         var expiresAt = slidingTicks == 0 ? absolute : Math.Min(absolute, SaturatingAdd(now, slidingTicks));
-        var node = new CacheNode<TKey, TValue>(key, value, weight, slidingTicks, absolute, expiresAt);
+        var hash = _map.Hash(key);
+        var node = new CacheNode<TKey, TValue>(key, hash, value, weight, slidingTicks, absolute, expiresAt);
 
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         lock (_writeLock)
         {
-            if (_map.TryGetValue(key, out var existing))
+            var existing = _map.FindLocked(key, hash);
+            if (existing is not null)
             {
-                // The new node overwrites the map slot below, so readers see the old value or the new one, never neither.
+                // The new node takes the old one's place in the table below, so readers see the old value or the new one,
+                // never neither.
                 Detach(existing, CacheEvictionReason.Replaced, ref evicted, unpublish: expiresAt <= now);
+                if (expiresAt <= now)
+                {
+                    existing = null;
+                }
             }
 
             PurgeExpired(now, ref evicted);
@@ -452,9 +485,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                 }
 
                 node.Stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
-                _map[key] = node;
+                _map.Publish(node, existing);
                 _lru.Push(node);
-                _expiry.Push(node);
+                AddToExpiryOrder(node);
                 Volatile.Write(ref _count, _count + 1);
                 Volatile.Write(ref _weight, _weight + weight);
             }
@@ -469,7 +502,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         var removed = false;
         lock (_writeLock)
         {
-            if (_map.TryGetValue(key, out var node)
+            if (_map.FindLocked(key, _map.Hash(key)) is { } node
                 && (!onlyIfSame || EqualityComparer<TValue>.Default.Equals(node.Value, expected)))
             {
                 Detach(node, reason, ref evicted);
@@ -486,6 +519,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private int PurgeExpired(long now, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted)
     {
         var purged = 0;
+        while (_expiryQueueHead is { } oldest && oldest.ExpiresAt <= now)
+        {
+            Detach(oldest, CacheEvictionReason.Expired, ref evicted);
+            purged++;
+        }
+
         while (_expiry.PeekFresh(_count) is { } soonest && Volatile.Read(ref soonest.ExpiresAt) <= now)
         {
             Detach(soonest, CacheEvictionReason.Expired, ref evicted);
@@ -500,11 +539,11 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         // Unpublish before the counters drop, so a reader never finds an entry the counters no longer include.
         if (unpublish)
         {
-            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node));
+            _map.Remove(node);
         }
 
         _lru.Remove(node);
-        _expiry.Remove(node);
+        RemoveFromExpiryOrder(node);
         Volatile.Write(ref _count, _count - 1);
         Volatile.Write(ref _weight, _weight - node.Weight);
         _metrics.Evicted(reason);
@@ -512,6 +551,65 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         {
             (evicted ??= []).Add((node, reason));
         }
+    }
+
+    /// <summary>
+    /// A node with a fixed expiry that is not earlier than the queue's newest joins the queue in O(1); that is every write
+    /// with the cache's default, non-sliding time to live. Sliding entries and entries with an earlier expiry go to the heap.
+    /// </summary>
+    private void AddToExpiryOrder(CacheNode<TKey, TValue> node)
+    {
+        if (node.SlidingTicks != 0 || (_expiryQueueTail is { } tail && node.ExpiresAt < tail.ExpiresAt))
+        {
+            _expiry.Push(node);
+            return;
+        }
+
+        node.InExpiryQueue = true;
+        node.ExpiryPrevious = _expiryQueueTail;
+        if (_expiryQueueTail is null)
+        {
+            _expiryQueueHead = node;
+        }
+        else
+        {
+            _expiryQueueTail.ExpiryNext = node;
+        }
+
+        _expiryQueueTail = node;
+        _expiryQueueCount++;
+    }
+
+    private void RemoveFromExpiryOrder(CacheNode<TKey, TValue> node)
+    {
+        if (!node.InExpiryQueue)
+        {
+            _expiry.Remove(node);
+            return;
+        }
+
+        if (node.ExpiryPrevious is { } previous)
+        {
+            previous.ExpiryNext = node.ExpiryNext;
+        }
+        else
+        {
+            _expiryQueueHead = node.ExpiryNext;
+        }
+
+        if (node.ExpiryNext is { } next)
+        {
+            next.ExpiryPrevious = node.ExpiryPrevious;
+        }
+        else
+        {
+            _expiryQueueTail = node.ExpiryPrevious;
+        }
+
+        node.ExpiryPrevious = null;
+        node.ExpiryNext = null;
+        node.InExpiryQueue = false;
+        _expiryQueueCount--;
     }
 
     private void Notify(List<(CacheNode<TKey, TValue> Node, CacheEvictionReason Reason)>? evicted)

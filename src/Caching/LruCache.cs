@@ -36,8 +36,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
     private readonly NodeTable<TKey, TValue> _map;
     private readonly ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> _flights;
-    private readonly NodeHeap<TKey, TValue, LruOrder<TKey, TValue>> _lru = new();
-    private readonly NodeHeap<TKey, TValue, ExpiryOrder<TKey, TValue>> _expiry = new();
+    private readonly IdHeap _lru = new();
+    private readonly IdHeap _expiry = new();
     private readonly Lock _writeLock = new();
     private readonly TimeProvider _time;
     private readonly bool _systemClock;
@@ -48,7 +48,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly long _timeToLiveTicks;
     private readonly bool _sliding;
     private readonly CacheMetrics _metrics;
+    private readonly Counter<long> _hitCounter;
     private readonly ILogger _logger;
+    private CacheNode<TKey, TValue>?[] _nodes = [];
+    private int[] _freeIds = [];
+    private int _freeIdCount;
+    private int _nextId;
     private CacheNode<TKey, TValue>? _expiryQueueHead;
     private CacheNode<TKey, TValue>? _expiryQueueTail;
     private int _expiryQueueCount;
@@ -92,6 +97,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         _map = new NodeTable<TKey, TValue>(_capacity, comparer);
         _flights = new ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
+        _hitCounter = _metrics.HitCounter;
     }
 
     /// <summary>
@@ -128,7 +134,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
         if (TryGetLive(key, out value))
         {
-            _metrics.Hit();
+            // Checked here (one load fewer than through the metrics object): the hit path is the one that counts.
+            if (_hitCounter.Enabled)
+            {
+                _metrics.Hit();
+            }
+
             return true;
         }
 
@@ -180,7 +191,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         lock (_writeLock)
         {
-            while (_lru.PeekFresh(0) is { } node)
+            while (PeekFresh(_lru, lru: true, 0) is { } node)
             {
                 Detach(node, CacheEvictionReason.Removed, ref evicted);
             }
@@ -322,7 +333,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 weight += node.Weight;
                 linked++;
-                if (node.LruSlot.Index < 0 || (node.ExpirySlot.Index < 0 && !node.InExpiryQueue))
+                if (node.Id < 0 || !ReferenceEquals(_nodes[node.Id], node) || !_lru.Contains(node.Id) || (!_expiry.Contains(node.Id) && !node.InExpiryQueue))
                 {
                     return $"entry {node.Key} is missing from the recency or expiry order";
                 }
@@ -476,17 +487,18 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                 // Make room first, then publish: no thread can ever see more than the caps.
                 while (_count >= _capacity)
                 {
-                    Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Capacity, ref evicted);
+                    Detach(PeekFresh(_lru, lru: true, _count)!, CacheEvictionReason.Capacity, ref evicted);
                 }
 
                 while (_weight > _weightCap - weight)
                 {
-                    Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Weight, ref evicted);
+                    Detach(PeekFresh(_lru, lru: true, _count)!, CacheEvictionReason.Weight, ref evicted);
                 }
 
                 node.Stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
                 _map.Publish(node, existing);
-                _lru.Push(node);
+                AssignId(node);
+                _lru.Push(node.Id, node.Stamp);
                 AddToExpiryOrder(node);
                 Volatile.Write(ref _count, _count + 1);
                 Volatile.Write(ref _weight, _weight + weight);
@@ -525,7 +537,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             purged++;
         }
 
-        while (_expiry.PeekFresh(_count) is { } soonest && Volatile.Read(ref soonest.ExpiresAt) <= now)
+        while (PeekFresh(_expiry, lru: false, _count) is { } soonest && Volatile.Read(ref soonest.ExpiresAt) <= now)
         {
             Detach(soonest, CacheEvictionReason.Expired, ref evicted);
             purged++;
@@ -542,8 +554,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             _map.Remove(node);
         }
 
-        _lru.Remove(node);
+        _lru.Remove(node.Id);
         RemoveFromExpiryOrder(node);
+        ReleaseId(node);
         Volatile.Write(ref _count, _count - 1);
         Volatile.Write(ref _weight, _weight - node.Weight);
         _metrics.Evicted(reason);
@@ -554,6 +567,61 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     }
 
     /// <summary>
+    /// Returns the node with the smallest live value (recency stamp or expiry) in <paramref name="heap"/>, re-keying stale
+    /// roots on the way: readers move those values forward without the lock, and because they only grow, a root whose key
+    /// equals its live value is the true minimum. <paramref name="budget"/> bounds the re-keying so readers racing ahead
+    /// cannot keep a writer busy; when it runs out the current root is returned.
+    /// </summary>
+    private CacheNode<TKey, TValue>? PeekFresh(IdHeap heap, bool lru, int budget)
+    {
+        while (heap.Count > 0)
+        {
+            var node = _nodes[heap.RootId]!;
+            var current = lru ? Volatile.Read(ref node.Stamp) : Volatile.Read(ref node.ExpiresAt);
+            if (current == heap.RootKey || budget-- <= 0)
+            {
+                return node;
+            }
+
+            heap.RekeyRoot(current);
+        }
+
+        return null;
+    }
+
+    private void AssignId(CacheNode<TKey, TValue> node)
+    {
+        int id;
+        if (_freeIdCount > 0)
+        {
+            id = _freeIds[--_freeIdCount];
+        }
+        else
+        {
+            id = _nextId++;
+            if (id == _nodes.Length)
+            {
+                var size = (int)Math.Min(Math.Max(16L, _nodes.Length * 2L), _capacity);
+                Array.Resize(ref _nodes, size);
+                Array.Resize(ref _freeIds, size);
+                _lru.EnsureIds(size);
+                _expiry.EnsureIds(size);
+            }
+        }
+
+        node.Id = id;
+        _nodes[id] = node;
+    }
+
+    private void ReleaseId(CacheNode<TKey, TValue> node)
+    {
+        // Dropping the table's reference is what lets a removed value be collected.
+        _nodes[node.Id] = null;
+        _freeIds[_freeIdCount++] = node.Id;
+        node.Id = -1;
+    }
+
+    /// <summary>
     /// A node with a fixed expiry that is not earlier than the queue's newest joins the queue in O(1); that is every write
     /// with the cache's default, non-sliding time to live. Sliding entries and entries with an earlier expiry go to the heap.
     /// </summary>
@@ -561,7 +629,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         if (node.SlidingTicks != 0 || (_expiryQueueTail is { } tail && node.ExpiresAt < tail.ExpiresAt))
         {
-            _expiry.Push(node);
+            _expiry.Push(node.Id, node.ExpiresAt);
             return;
         }
 
@@ -584,7 +652,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         if (!node.InExpiryQueue)
         {
-            _expiry.Remove(node);
+            _expiry.Remove(node.Id);
             return;
         }
 

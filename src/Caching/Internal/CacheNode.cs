@@ -38,8 +38,8 @@ internal sealed class CacheNode<TKey, TValue>
     /// <summary>Whether the node is in the expiry queue (otherwise in the expiry heap, when it is in the cache at all).</summary>
     public bool InExpiryQueue;
 
-    public HeapSlot LruSlot;
-    public HeapSlot ExpirySlot;
+    /// <summary>The node's id in the cache's id table and heaps while it is in the cache; -1 otherwise.</summary>
+    public int Id;
 
     public CacheNode(TKey key, int hash, TValue value, long weight, long slidingTicks, long absoluteExpiresAt, long expiresAt)
     {
@@ -50,7 +50,6 @@ internal sealed class CacheNode<TKey, TValue>
         SlidingTicks = slidingTicks;
         AbsoluteExpiresAt = absoluteExpiresAt;
         ExpiresAt = expiresAt;
-        LruSlot.Index = -1;
-        ExpirySlot.Index = -1;
+        Id = -1;
     }
 }

@@ -46,7 +46,7 @@ internal sealed class NodeTable<TKey, TValue>
         var hash = Hash(key);
         var version = Volatile.Read(ref _version);
         var buckets = Volatile.Read(ref _buckets);
-        for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = node.Next)
+        for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = Volatile.Read(ref node.Next))
         {
             if (node.Hash == hash && KeyEquals(node.Key, key))
             {
@@ -159,7 +159,7 @@ internal sealed class NodeTable<TKey, TValue>
             }
 
             var buckets = Volatile.Read(ref _buckets);
-            for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = node.Next)
+            for (var node = Volatile.Read(ref buckets[Index(hash, buckets.Length)]); node is not null; node = Volatile.Read(ref node.Next))
             {
                 if (node.Hash == hash && KeyEquals(node.Key, key))
                 {
@@ -178,7 +178,10 @@ internal sealed class NodeTable<TKey, TValue>
     {
         var old = _buckets;
         var grown = new CacheNode<TKey, TValue>?[old.Length * 2];
-        Volatile.Write(ref _version, _version + 1);
+
+        // A full fence: no relinking below may become visible before the odd version. Readers load chain links with
+        // acquire semantics, so their second version read cannot move ahead of the links they walked.
+        Interlocked.Increment(ref _version);
         foreach (var head in old)
         {
             var node = head;

@@ -48,7 +48,6 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly long _timeToLiveTicks;
     private readonly bool _sliding;
     private readonly CacheMetrics _metrics;
-    private readonly Counter<long> _hitCounter;
     private readonly ILogger _logger;
     private CacheNode<TKey, TValue>?[] _nodes = [];
     private int[] _freeIds = [];
@@ -97,7 +96,6 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         _map = new NodeTable<TKey, TValue>(_capacity, comparer);
         _flights = new ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
-        _hitCounter = _metrics.HitCounter;
     }
 
     /// <summary>
@@ -134,11 +132,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
         if (TryGetLive(key, out value))
         {
-            // Checked here (one load fewer than through the metrics object): the hit path is the one that counts.
-            if (_hitCounter.Enabled)
-            {
-                _metrics.Hit();
-            }
+            _metrics.Hit();
 
             return true;
         }

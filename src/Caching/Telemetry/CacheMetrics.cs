@@ -38,9 +38,6 @@ internal sealed class CacheMetrics : IDisposable
         _instruments.Register(this);
     }
 
-    /// <summary>The hits counter, so the cache's hit path can test <see cref="Instrument.Enabled"/> with one load fewer.</summary>
-    public Counter<long> HitCounter => _instruments.Hits;
-
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void Hit()
     {

@@ -5,6 +5,8 @@
 #   eng/services.sh down    stop exactly what `up` started (by pid file), nothing else
 #   eng/services.sh env     print the connection settings as shell `export` lines
 #   eng/services.sh status  say which of the three are running; exit 0 only when all are
+#   eng/services.sh run CMD...  run CMD with the RESILIENCE_* variables set: when they are already set, start nothing;
+#                               otherwise `up` first and, if this call started them, `down` afterwards
 #
 # Everything lives under $RESILIENCE_STATE_DIR (default /tmp/resilience-services).
 # Must run as root on Debian/Ubuntu for the apt installs; the servers themselves run as `postgres`.
@@ -208,10 +210,26 @@ status() {
   return $ok
 }
 
+run_with_services() {
+  if [ -n "${RESILIENCE_PG:-}${RESILIENCE_PGBOUNCER:-}${RESILIENCE_REDIS:-}" ]; then
+    log "using the servers named by RESILIENCE_* (starting nothing)"
+    exec "$@"
+  fi
+  local started=""
+  status >/dev/null 2>&1 || started=1
+  if [ -n "$started" ]; then trap stop_all EXIT; fi
+  install_all; start_postgres; start_pgbouncer; start_redis
+  eval "$(print_env)"
+  local rc=0
+  "$@" || rc=$?
+  exit $rc
+}
+
 case "${1:-}" in
+  run) shift; [ $# -gt 0 ] || { echo "usage: $0 run CMD..." >&2; exit 2; }; run_with_services "$@" ;;
   up) install_all; start_postgres; start_pgbouncer; start_redis; log "all services up"; print_env ;;
   down) stop_all ;;
   env) print_env ;;
   status) status ;;
-  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|env|status|run CMD..." >&2; exit 2 ;;
 esac

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using Resilience.Drill.Infrastructure;
+using Resilience.Drill.Measurement;
+using Resilience.Drill.Reporting;
+using Resilience.Drill.Simulation;
+using Resilience.Drill.Stacks;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using StackExchange.Redis;
+
+namespace Resilience.Drill;
+
+/// <summary>
+/// The spike drill: replays <c>--writers</c> concurrent writers through the resilient stack and then through the
+/// incident's naive stack, on real PostgreSQL + pgvector, PgBouncer and Redis, and reports what held.
+/// Exit code 0 when every invariant held in resilient mode, 1 when one broke, 2 when the drill could not run.
+/// </summary>
+internal sealed class DrillCommand : AsyncCommand<DrillSettings>
+{
+    public override async Task<int> ExecuteAsync(CommandContext context, DrillSettings settings, CancellationToken cancellationToken)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        static void Log(string message) => AnsiConsole.MarkupLineInterpolated($"[grey]drill:[/] {message}");
+
+        ServiceSettings services;
+        try
+        {
+            services = await ServiceSettings.ResolveAsync(settings, Log, cancellationToken);
+        }
+        catch (DrillSetupException error)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]drill could not start its servers:[/] {error.Message}");
+            return 2;
+        }
+
+        try
+        {
+            var report = await RunAsync(settings, services, startedAt, Log, cancellationToken);
+            ConsoleReport.Write(report);
+            Directory.CreateDirectory(settings.Output);
+            var json = Path.Combine(settings.Output, "drill-report.json");
+            var html = Path.Combine(settings.Output, "drill-report.html");
+            await JsonReport.WriteAsync(report, json, cancellationToken);
+            await HtmlReport.WriteAsync(report, settings, html, cancellationToken);
+            Log($"reports written: {Path.GetFullPath(json)}, {Path.GetFullPath(html)}");
+            return report.ResilientHeld ? 0 : 1;
+        }
+        finally
+        {
+            await services.StopIfStartedAsync(Log);
+        }
+    }
+
+    private static async Task<DrillReport> RunAsync(
+        DrillSettings settings, ServiceSettings services, DateTimeOffset startedAt, Action<string> log, CancellationToken cancellationToken)
+    {
+        await Documents.EnsureAsync(services.Postgres, cancellationToken);
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(services.Redis);
+        await using var signals = await DrillSignals.CreateAsync(settings, services, cancellationToken);
+        var monitor = new SignalMonitor(settings, signals.Server, signals.Memory);
+
+        var modes = new List<ModeReport>();
+        if (settings.RunsResilient)
+        {
+            log($"resilient stack: {settings.Writers:N0} writers for {settings.DurationSeconds:0} s");
+            await using var stack = new ResilientStack(settings, services, redis);
+            modes.Add(await RunModeAsync(settings, stack, monitor, cancellationToken));
+        }
+
+        if (settings.RunsNaive)
+        {
+            // Let the resilient run's garbage go before the naive run measures its own memory growth.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            log($"naive stack (the incident's): {settings.Writers:N0} writers for {settings.DurationSeconds:0} s");
+            await using var stack = new NaiveStack(settings, services, redis, signals.Limits);
+            modes.Add(await RunModeAsync(settings, stack, monitor, cancellationToken));
+        }
+
+        return new DrillReport(startedAt, CommandLine(), Describe(settings), await DescribeEnvironmentAsync(signals, cancellationToken), modes);
+    }
+
+    private static async Task<ModeReport> RunModeAsync(
+        DrillSettings settings, ISubmissionStack stack, SignalMonitor monitor, CancellationToken cancellationToken)
+    {
+        if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
+        {
+            return await new ModeRunner(settings, stack, monitor, new PlainProgressView()).RunAsync(cancellationToken);
+        }
+
+        var table = LiveProgressView.CreateTable();
+        ModeReport? report = null;
+        await AnsiConsole.Live(table).StartAsync(async live =>
+            report = await new ModeRunner(settings, stack, monitor, new LiveProgressView(live, table)).RunAsync(cancellationToken));
+        return report!;
+    }
+
+    private static string CommandLine() =>
+        "drill " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
+
+    private static Dictionary<string, string> Describe(DrillSettings settings) => typeof(DrillSettings).GetProperties()
+        .Where(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), false).Length > 0 && p.Name is not ("Postgres" or "PgBouncer" or "Redis"))
+        .ToDictionary(p => p.Name, p => Convert.ToString(p.GetValue(settings), CultureInfo.InvariantCulture) ?? "");
+
+    private static async Task<Dictionary<string, string>> DescribeEnvironmentAsync(DrillSignals signals, CancellationToken cancellationToken) => new()
+    {
+        ["machine"] = $"{Environment.ProcessorCount} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024 * 1024)} GiB",
+        ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+        ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+        ["postgres"] = await signals.ServerVersionAsync(cancellationToken),
+        ["max_connections"] = signals.Server.AdmittedConnections.ToString(CultureInfo.InvariantCulture) + " admitted to ordinary roles",
+        ["drill_process_id"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+        ["stopwatch_resolution_ns"] = (1_000_000_000.0 / Stopwatch.Frequency).ToString("0.#", CultureInfo.InvariantCulture),
+    };
+}

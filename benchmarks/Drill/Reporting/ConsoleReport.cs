@@ -1,0 +1,63 @@
+using System.Globalization;
+using Spectre.Console;
+
+namespace Resilience.Drill.Reporting;
+
+/// <summary>The final summary in the terminal: both modes side by side.</summary>
+internal static class ConsoleReport
+{
+    public static void Write(DrillReport report)
+    {
+        var modes = report.Modes;
+        var summary = new Table().Border(TableBorder.Rounded).Title("[bold]Spike drill[/]").AddColumn("");
+        foreach (var mode in modes)
+        {
+            summary.AddColumn(new TableColumn($"[bold]{mode.Mode}[/]"));
+        }
+
+        Row(summary, "submissions", modes.Select(m => N(m.Submissions)));
+        Row(summary, "completed", modes.Select(m => N(m.Completed)));
+        foreach (var kind in modes.SelectMany(m => m.Failures.Keys).Distinct())
+        {
+            if (modes.Any(m => m.Failures.GetValueOrDefault(kind) > 0))
+            {
+                Row(summary, $"failed: {kind}", modes.Select(m => N(m.Failures.GetValueOrDefault(kind))));
+            }
+        }
+
+        foreach (var stage in modes.SelectMany(m => m.Stages.Keys).Distinct())
+        {
+            Row(summary, $"{stage} p50/p95/p99", modes.Select(m => m.Stages.TryGetValue(stage, out var p)
+                ? string.Create(CultureInfo.InvariantCulture, $"{Ms(p.P50)} / {Ms(p.P95)} / {Ms(p.P99)}")
+                : "-"));
+        }
+
+        foreach (var signal in modes.SelectMany(m => m.Alerts.Select(a => a.Signal)).Distinct())
+        {
+            Row(summary, $"alert: {signal}", modes.Select(m => m.Alerts.FirstOrDefault(a => a.Signal == signal) is { } a
+                ? (a.Fired ? $"[red]fired[/] (worst {a.Worst}; {a.Threshold})" : $"[green]quiet[/] (worst {a.Worst}; {a.Threshold})")
+                : "-"));
+        }
+
+        foreach (var invariant in modes.SelectMany(m => m.Invariants.Select(i => i.Name)).Distinct())
+        {
+            Row(summary, invariant, modes.Select(m => m.Invariants.FirstOrDefault(i => i.Name == invariant) is { } i
+                ? (i.Held ? "[green]held[/]" : "[red]BROKE[/]") + " " + Markup.Escape(i.Detail)
+                : "-"));
+        }
+
+        AnsiConsole.Write(summary);
+        AnsiConsole.MarkupLine(report.ResilientHeld
+            ? "[green]Resilient mode: every invariant held.[/]"
+            : "[red]Resilient mode: an invariant broke (exit code 1).[/]");
+    }
+
+    private static void Row(Table table, string label, IEnumerable<string> cells) =>
+        table.AddRow([new Markup(Markup.Escape(label)), .. cells.Select(c => new Markup(c))]);
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Ms(double seconds) => seconds < 1
+        ? string.Create(CultureInfo.InvariantCulture, $"{seconds * 1000:0.#} ms")
+        : string.Create(CultureInfo.InvariantCulture, $"{seconds:0.00} s");
+}

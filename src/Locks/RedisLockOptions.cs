@@ -1,0 +1,90 @@
+namespace Resilience.Locks;
+
+/// <summary>
+/// Settings of one lock name (one <see cref="RedisLockProvider"/>). Validated once, at start
+/// (<see cref="RedisLockOptionsValidator"/>); every default is documented where it is declared.
+/// </summary>
+public sealed class RedisLockOptions
+{
+    /// <summary>Longest accepted resource name and owner id, in characters.</summary>
+    public const int MaxNameLength = 256;
+
+    /// <summary>Longest accepted lease TTL (also for <see cref="RedisLockHandle.ExtendAsync"/>): one day.</summary>
+    public static readonly TimeSpan MaxLeaseTtl = TimeSpan.FromDays(1);
+
+    /// <summary>Longest accepted <see cref="KeyPrefix"/>, in characters.</summary>
+    public const int MaxKeyPrefixLength = 64;
+
+    /// <summary>
+    /// Prefix of every Redis key of this lock name. Keys are <c>{KeyPrefix:resource}:lock</c> and
+    /// <c>{KeyPrefix:resource}:fence</c>, hash-tagged so a resource's keys share one Redis Cluster slot.
+    /// Must not contain <c>{</c> or <c>}</c>. Default <c>"lock"</c>; the DI registration of a named instance uses the name.
+    /// </summary>
+    public string KeyPrefix { get; set; } = "lock";
+
+    /// <summary>
+    /// StackExchange.Redis configuration string used only when no <c>IConnectionMultiplexer</c> is registered in the container.
+    /// Default <see langword="null"/>.
+    /// </summary>
+    public string? Configuration { get; set; }
+
+    /// <summary>Redis database number; <c>-1</c> (the default) uses the connection's default database.</summary>
+    public int Database { get; set; } = -1;
+
+    /// <summary>Fixed or adaptive TTL. Default <see cref="LockTtlMode.Adaptive"/>.</summary>
+    public LockTtlMode TtlMode { get; set; } = LockTtlMode.Adaptive;
+
+    /// <summary>The TTL of every lease in <see cref="LockTtlMode.Fixed"/> mode, and the starting TTL in adaptive mode. Default 30 s.</summary>
+    public TimeSpan Ttl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Added to the observed p99 hold time in adaptive mode. Default 6 s.</summary>
+    public TimeSpan TtlBuffer { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>Lowest adaptive TTL. Default 5 s.</summary>
+    public TimeSpan MinTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Highest adaptive TTL. Default 120 s.</summary>
+    public TimeSpan MaxTtl { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Hold samples needed in the window before the adaptive TTL replaces <see cref="Ttl"/>. Default 20.</summary>
+    public int AdaptiveMinSamples { get; set; } = 20;
+
+    /// <summary>How far back hold durations count for the adaptive TTL and the hold-time watch. Default 10 minutes.</summary>
+    public TimeSpan HoldTimeWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Most recent hold durations kept in the window (older ones drop out first). Default 1024.</summary>
+    public int HoldTimeWindowCapacity { get; set; } = 1024;
+
+    /// <summary>The hold-time watch alerts while the rolling p95 hold time is above this. Default 15 s.</summary>
+    public TimeSpan HoldTimeAlertThreshold { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Samples needed in the window before the hold-time watch may alert. Default 5.</summary>
+    public int HoldTimeAlertMinSamples { get; set; } = 5;
+
+    /// <summary>Renew the lease (compare-and-<c>PEXPIRE</c>) while the handle is alive. Default <see langword="false"/>.</summary>
+    public bool AutoExtend { get; set; }
+
+    /// <summary>Time between renewals; <see langword="null"/> (the default) renews every third of the lease's TTL.</summary>
+    public TimeSpan? ExtendInterval { get; set; }
+
+    /// <summary>Renewal stops once a lease has been held this long, so a stuck but alive holder cannot keep the lock forever. Default 5 minutes.</summary>
+    public TimeSpan MaxHoldTime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long <see cref="RedisLockProvider.AcquireAsync"/> waits when no timeout is passed. Default 10 s.</summary>
+    public TimeSpan AcquireTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Shortest jittered pause between acquire attempts while the lock is held. Default 20 ms.</summary>
+    public TimeSpan RetryDelayMin { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Longest jittered pause between acquire attempts while the lock is held. Default 250 ms.</summary>
+    public TimeSpan RetryDelayMax { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Retries of a release after a transient Redis error, within the lease's remaining validity. Default 3; 0 disables.</summary>
+    public int ReleaseRetryAttempts { get; set; } = 3;
+
+    /// <summary>Base delay of the exponential, jittered release retries. Default 50 ms.</summary>
+    public TimeSpan ReleaseRetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>A copy, so later changes to the caller's instance do not affect a running provider.</summary>
+    internal RedisLockOptions Clone() => (RedisLockOptions)MemberwiseClone();
+}

@@ -1,0 +1,47 @@
+namespace Resilience.Scoring;
+
+/// <summary>Settings of a <see cref="ScoreStore"/>. Validated once, when the store is created (with DI: at start).</summary>
+public sealed class ScoringOptions
+{
+    /// <summary>The default <see cref="Schema"/>: <c>resilience_scoring</c>.</summary>
+    public const string DefaultSchema = "resilience_scoring";
+
+    /// <summary>The default <see cref="MinScore"/>: 0.</summary>
+    public const double DefaultMinScore = 0;
+
+    /// <summary>The default <see cref="MaxScore"/>: 1,000,000.</summary>
+    public const double DefaultMaxScore = 1_000_000;
+
+    /// <summary>The default <see cref="MaxIdLength"/>: 200 characters.</summary>
+    public const int DefaultMaxIdLength = 200;
+
+    /// <summary>The default <see cref="MaxBatchSize"/>: 1,000 events.</summary>
+    public const int DefaultMaxBatchSize = 1_000;
+
+    /// <summary>The largest magnitude accepted for <see cref="MinScore"/> and <see cref="MaxScore"/>: 1e15.</summary>
+    public const double ScoreLimit = 1e15;
+
+    /// <summary>
+    /// The PostgreSQL schema that holds the package's tables and functions. Lower-case letters, digits and underscores,
+    /// starting with a letter or underscore, at most 63 characters. Default <c>resilience_scoring</c>.
+    /// </summary>
+    public string Schema { get; set; } = DefaultSchema;
+
+    /// <summary>The smallest score the projection may hold (a CHECK constraint in the schema). Default 0.</summary>
+    public double MinScore { get; set; } = DefaultMinScore;
+
+    /// <summary>The largest score the projection may hold (a CHECK constraint in the schema). Default 1,000,000.</summary>
+    public double MaxScore { get; set; } = DefaultMaxScore;
+
+    /// <summary>The longest event id, user id, concept or source accepted, in characters. Default 200.</summary>
+    public int MaxIdLength { get; set; } = DefaultMaxIdLength;
+
+    /// <summary>The most events one <see cref="ScoreStore.ApplyBatchAsync"/> call accepts. Default 1,000.</summary>
+    public int MaxBatchSize { get; set; } = DefaultMaxBatchSize;
+
+    /// <summary>
+    /// When <see langword="true"/> (the default) the first call creates or migrates the schema
+    /// (as <see cref="ScoreStore.EnsureSchemaAsync"/> does); set <see langword="false"/> when a deployment step owns migrations.
+    /// </summary>
+    public bool CreateSchemaOnFirstUse { get; set; } = true;
+}

@@ -1,0 +1,294 @@
+using System.Globalization;
+using System.Text;
+
+namespace Resilience.Uploads.Templates;
+
+/// <summary>A key template parsed once into segments, with every rule that keeps keys unique and parseable checked.</summary>
+internal sealed class KeyTemplate
+{
+    public const string IdName = "uuid";
+    public const string TimestampName = "timestamp_ms";
+    public const string ExtensionName = "ext";
+    public const string HashName = "hash";
+    public const int DefaultHashWidth = 4;
+    public const int MaxHashWidth = 16;
+    public const int MaxFields = 32;
+
+    private static readonly string[] BuiltIns = [IdName, TimestampName, ExtensionName, HashName];
+
+    private KeyTemplate(string text, string[] fields, TemplateSegment[] segments)
+    {
+        Text = text;
+        Fields = fields;
+        Segments = segments;
+        HasExtension = segments.Any(s => s.Kind == SegmentKind.Extension);
+        HasTimestamp = segments.Any(s => s.Kind == SegmentKind.Timestamp);
+    }
+
+    public string Text { get; }
+
+    public string[] Fields { get; }
+
+    public TemplateSegment[] Segments { get; }
+
+    public bool HasExtension { get; }
+
+    public bool HasTimestamp { get; }
+
+    /// <summary>Parses and checks a template; adds one sentence per problem and returns null when there is any.</summary>
+    public static KeyTemplate? TryParse(string? text, IEnumerable<string>? declaredFields, List<string> problems)
+    {
+        var before = problems.Count;
+        var fields = CheckFields(declaredFields, problems);
+        if (string.IsNullOrEmpty(text))
+        {
+            problems.Add("The template is empty; give one such as {class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}.");
+            return null;
+        }
+
+        var segments = Tokenize(text, fields, problems);
+        CheckStructure(text, fields, segments, problems);
+        return problems.Count == before ? new KeyTemplate(text, fields, [.. segments]) : null;
+    }
+
+    private static string[] CheckFields(IEnumerable<string>? declaredFields, List<string> problems)
+    {
+        var fields = declaredFields?.ToArray() ?? [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var field in fields)
+        {
+            if (field is null || !IsFieldName(field))
+            {
+                problems.Add($"The declared field name \"{field}\" is not valid: use lowercase snake_case starting with a letter (a-z, 0-9, _; at most 64 characters).");
+            }
+            else if (BuiltIns.Contains(field))
+            {
+                problems.Add($"The declared field \"{field}\" is a built-in placeholder name; choose another name.");
+            }
+            else if (!seen.Add(field))
+            {
+                problems.Add($"The field \"{field}\" is declared twice.");
+            }
+        }
+
+        if (fields.Length > MaxFields)
+        {
+            problems.Add($"{fields.Length} fields are declared; at most {MaxFields} are supported.");
+        }
+
+        return fields;
+    }
+
+    private static List<TemplateSegment> Tokenize(string text, string[] fields, List<string> problems)
+    {
+        var segments = new List<TemplateSegment>();
+        var literal = new StringBuilder();
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            if (c == '{')
+            {
+                FlushLiteral(segments, literal);
+                var close = text.IndexOf('}', i + 1);
+                if (close < 0)
+                {
+                    problems.Add($"The '{{' at index {i} is never closed with '}}'.");
+                    break;
+                }
+
+                var placeholder = text[i..(close + 1)];
+                var segment = ParsePlaceholder(placeholder, text.AsSpan(i + 1, close - i - 1), fields, i, problems);
+                if (segment is { } s)
+                {
+                    segments.Add(s);
+                }
+
+                i = close + 1;
+            }
+            else if (c == '}')
+            {
+                problems.Add($"The '}}' at index {i} has no matching '{{'.");
+                i++;
+            }
+            else
+            {
+                if (!SafeCharacters.IsSafe(c) && c != '/')
+                {
+                    problems.Add($"The literal character U+{(int)c:X4} at index {i} is not S3-safe; literals may use {SafeCharacters.Description} and '/'.");
+                }
+
+                literal.Append(c);
+                i++;
+            }
+        }
+
+        FlushLiteral(segments, literal);
+        return segments;
+    }
+
+    private static TemplateSegment? ParsePlaceholder(string placeholder, ReadOnlySpan<char> content, string[] fields, int index, List<string> problems)
+    {
+        var colon = content.IndexOf(':');
+        var name = (colon < 0 ? content : content[..colon]).ToString();
+        var argument = colon < 0 ? null : content[(colon + 1)..].ToString();
+        if (name == HashName)
+        {
+            var width = DefaultHashWidth;
+            if (argument is not null &&
+                (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out width) || width < 1 || width > MaxHashWidth))
+            {
+                problems.Add($"The placeholder {placeholder} at index {index} needs a width from 1 to {MaxHashWidth}, e.g. {{hash:4}}.");
+                return null;
+            }
+
+            return new TemplateSegment(SegmentKind.Hash, placeholder, Width: width);
+        }
+
+        if (argument is not null)
+        {
+            problems.Add($"The placeholder {placeholder} at index {index} takes no ':' argument (only {{hash:N}} does).");
+            return null;
+        }
+
+        switch (name)
+        {
+            case IdName:
+                return new TemplateSegment(SegmentKind.Id, placeholder);
+            case TimestampName:
+                return new TemplateSegment(SegmentKind.Timestamp, placeholder);
+            case ExtensionName:
+                return new TemplateSegment(SegmentKind.Extension, placeholder);
+        }
+
+        var fieldIndex = Array.IndexOf(fields, name);
+        if (fieldIndex >= 0)
+        {
+            return new TemplateSegment(SegmentKind.Field, placeholder, FieldIndex: fieldIndex);
+        }
+
+        var declared = fields.Length == 0 ? "none" : string.Join(", ", fields);
+        problems.Add(
+            $"The placeholder {placeholder} at index {index} is unknown: the built-ins are {{uuid}}, {{timestamp_ms}}, {{ext}} and {{hash}} / {{hash:N}}, " +
+            $"and caller fields must be declared (declared: {declared}).");
+        return null;
+    }
+
+    private static void CheckStructure(string text, string[] fields, List<TemplateSegment> segments, List<string> problems)
+    {
+        foreach (var kind in new[] { SegmentKind.Id, SegmentKind.Timestamp, SegmentKind.Extension, SegmentKind.Hash })
+        {
+            var count = segments.Count(s => s.Kind == kind);
+            if (count > 1)
+            {
+                problems.Add($"The placeholder {segments.First(s => s.Kind == kind).Text} appears {count} times; each placeholder may appear once.");
+            }
+        }
+
+        if (!segments.Any(s => s.Kind == SegmentKind.Id))
+        {
+            problems.Add(
+                "It has no uniqueness placeholder: add {uuid} (a monotonic UUIDv7 with 74 random bits); without it two uploads " +
+                "can get the same key. Example: {class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}.");
+        }
+
+        for (var f = 0; f < fields.Length; f++)
+        {
+            var count = segments.Count(s => s.Kind == SegmentKind.Field && s.FieldIndex == f);
+            if (count == 0)
+            {
+                problems.Add($"The declared field \"{fields[f]}\" does not appear in the template; add {{{fields[f]}}} or remove the declaration.");
+            }
+            else if (count > 1)
+            {
+                problems.Add($"The field {{{fields[f]}}} appears {count} times; each placeholder may appear once.");
+            }
+        }
+
+        for (var i = 0; i < segments.Count; i++)
+        {
+            var segment = segments[i];
+            var next = i + 1 < segments.Count ? segments[i + 1] : (TemplateSegment?)null;
+            if (segment.Kind == SegmentKind.Literal || next is null)
+            {
+                continue;
+            }
+
+            if (next.Value.Kind != SegmentKind.Literal)
+            {
+                problems.Add($"The placeholders {segment.Text} and {next.Value.Text} touch; put a literal separator between them so keys parse back.");
+                continue;
+            }
+
+            var following = next.Value.Text[0];
+            if (segment.Kind == SegmentKind.Field && following != '/')
+            {
+                problems.Add(
+                    $"The field {segment.Text} must be followed by '/' or end the template: values may hold every other safe character, " +
+                    "so anything else would make keys ambiguous to parse.");
+            }
+            else if (segment.Kind == SegmentKind.Timestamp && char.IsAsciiDigit(following))
+            {
+                problems.Add($"{segment.Text} must not be followed by a digit, or keys would be ambiguous to parse.");
+            }
+            else if (segment.Kind == SegmentKind.Extension && char.IsAsciiLetterOrDigit(following) && !char.IsAsciiLetterUpper(following))
+            {
+                problems.Add($"{segment.Text} must not be followed by a lowercase letter or digit, or keys would be ambiguous to parse.");
+            }
+        }
+
+        // The shape: every placeholder stands for "x", to check separators and dot segments.
+        var shape = string.Concat(segments.Select(s => s.Kind == SegmentKind.Literal ? s.Text : "x"));
+        if (shape.StartsWith('/'))
+        {
+            problems.Add("It starts with '/'; S3 keys have no leading slash (it makes an empty first path segment).");
+        }
+
+        if (shape.EndsWith('/'))
+        {
+            problems.Add("It ends with '/'; that makes a folder marker, not an object key.");
+        }
+
+        if (shape.Contains("//", StringComparison.Ordinal))
+        {
+            problems.Add("It has '//', an empty path segment.");
+        }
+
+        if (shape.Contains("..", StringComparison.Ordinal) || shape.Split('/').Contains("."))
+        {
+            problems.Add("It has '..' or a '.' path segment, which path-based tools read as directory steps.");
+        }
+
+        if (text.Length > SafeCharacters.MaxKeyLength)
+        {
+            problems.Add($"It is {text.Length} characters long; a whole key may have at most {SafeCharacters.MaxKeyLength} bytes.");
+        }
+    }
+
+    private static void FlushLiteral(List<TemplateSegment> segments, StringBuilder literal)
+    {
+        if (literal.Length > 0)
+        {
+            segments.Add(new TemplateSegment(SegmentKind.Literal, literal.ToString()));
+            literal.Clear();
+        }
+    }
+
+    private static bool IsFieldName(string name)
+    {
+        if (name.Length is 0 or > 64 || !char.IsAsciiLetterLower(name[0]))
+        {
+            return false;
+        }
+
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterLower(c) && !char.IsAsciiDigit(c) && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Resilience.TestSupport;
+
+namespace Resilience.Drill.Tests;
+
+/// <summary>
+/// A short drill on the real services: the resilient stack must hold every invariant (exit code 0) and the naive stack
+/// must break them, which proves the drill's checks can fail.
+/// </summary>
+public sealed class DrillSmokeTests(ServiceFixture services)
+{
+    [Fact]
+    public async Task A_small_drill_holds_in_resilient_mode_breaks_in_naive_mode_and_writes_both_reports()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var output = Directory.CreateTempSubdirectory("resilience-drill-").FullName;
+        try
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in new[]
+            {
+                Path.Combine(AppContext.BaseDirectory, "resilience-drill.dll"),
+                "--writers", "150", "--duration", "8", "--ramp", "1", "--think", "0.5-1.5", "--class-burst", "2",
+                "--fault-ai", "0.1", "--fault-force-quit", "0.05", "--fault-null-score", "0.05", "--output", output,
+            })
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            start.Environment["RESILIENCE_PG"] = await services.PostgresAsync();
+            start.Environment["RESILIENCE_PGBOUNCER"] = await services.PgBouncerAsync();
+            start.Environment["RESILIENCE_REDIS"] = await services.RedisConfigurationAsync();
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await process.WaitForExitAsync(ct);
+            var log = await stdout + await stderr;
+
+            Assert.True(process.ExitCode == 0, $"the drill exited with {process.ExitCode}:{Environment.NewLine}{log}");
+            Assert.True(File.Exists(Path.Combine(output, "drill-report.html")), "the HTML report was written");
+            var html = await File.ReadAllTextAsync(Path.Combine(output, "drill-report.html"), ct);
+            Assert.Contains("<svg", html);
+            Assert.DoesNotContain("<script", html);
+            Assert.DoesNotContain("http://", html);
+            Assert.DoesNotContain("https://", html);
+
+            using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(output, "drill-report.json"), ct));
+            var modes = json.RootElement.GetProperty("modes").EnumerateArray().ToDictionary(m => m.GetProperty("mode").GetString()!);
+            var resilient = modes["resilient"];
+            var naive = modes["naive"];
+
+            Assert.True(resilient.GetProperty("completed").GetInt64() > 0, "the resilient stack completed submissions");
+            Assert.All(resilient.GetProperty("invariants").EnumerateArray(), invariant =>
+                Assert.True(invariant.GetProperty("held").GetBoolean(), invariant.GetProperty("detail").GetString()));
+
+            var broken = naive.GetProperty("invariants").EnumerateArray()
+                .Where(i => !i.GetProperty("held").GetBoolean())
+                .Select(i => i.GetProperty("name").GetString())
+                .ToList();
+            Assert.Contains("zero upload key collisions", broken);
+            Assert.Contains("every null score rejected", broken);
+            Assert.Contains("no lock left held", broken);
+            Assert.Contains("fleet budget fits the server", broken);
+            Assert.True(naive.GetProperty("signals").GetArrayLength() > 0, "the naive run sampled its signals");
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+}

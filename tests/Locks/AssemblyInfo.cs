@@ -1,0 +1,3 @@
+using Resilience.TestSupport;
+
+[assembly: AssemblyFixture(typeof(ServiceFixture))]

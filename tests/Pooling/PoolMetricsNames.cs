@@ -1,0 +1,6 @@
+namespace Resilience.Pooling.Tests;
+
+internal static class PoolMetricsNames
+{
+    public const string Meter = "Resilience.Pooling";
+}

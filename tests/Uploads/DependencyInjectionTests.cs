@@ -1,0 +1,142 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Resilience.Uploads.Tests.Support;
+
+namespace Resilience.Uploads.Tests;
+
+public sealed class DependencyInjectionTests
+{
+    private static readonly DateTimeOffset Start = DateTimeOffset.FromUnixTimeMilliseconds(1_764_780_000_000);
+
+    [Fact]
+    public void Named_templates_resolve_as_keyed_singletons_sharing_one_id_source_and_the_container_clock()
+    {
+        var time = new FakeTimeProvider(Start);
+        using var provider = new ServiceCollection()
+            .AddSingleton<TimeProvider>(time)
+            .AddUploadKeys("submissions", o =>
+            {
+                o.Template = "{class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}";
+                o.Fields = ["class_id", "student_id"];
+            })
+            .AddUploadKeys("avatars", o =>
+            {
+                o.Template = "{hash:2}/avatars/{user_id}/{uuid}.{ext}";
+                o.Fields = ["user_id"];
+            })
+            .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        provider.GetRequiredService<IStartupValidator>().Validate();
+
+        var submissions = provider.GetRequiredKeyedService<UploadKeyGenerator>("submissions");
+        var avatars = provider.GetRequiredKeyedService<UploadKeyGenerator>("avatars");
+        Assert.Same(submissions, provider.GetRequiredKeyedService<UploadKeyGenerator>("submissions"));
+        Assert.Equal("submissions", submissions.Name);
+        Assert.Same(submissions.Ids, avatars.Ids);
+        Assert.Same(time, submissions.Ids.TimeProvider);
+
+        var key = submissions.Create("image/png", ("class_id", "c"), ("student_id", "s"));
+        Assert.StartsWith("c/s/1764780000000_", key, StringComparison.Ordinal);
+        var avatar = avatars.Create("image/jpeg", ("user_id", "u1"));
+        Assert.True(avatars.Parse(avatar).Id > submissions.Parse(key).Id);
+        Assert.Null(provider.GetService<UploadKeyGenerator>());
+    }
+
+    [Fact]
+    public void Default_template_resolves_without_a_key()
+    {
+        using var provider = new ServiceCollection()
+            .AddUploadKeys(o =>
+            {
+                o.Template = "{student_id}/{uuid}";
+                o.Fields = ["student_id"];
+            })
+            .BuildServiceProvider();
+        var keys = provider.GetRequiredService<UploadKeyGenerator>();
+        Assert.Equal(Options.DefaultName, keys.Name);
+        Assert.Same(TimeProvider.System, keys.Ids.TimeProvider);
+        Assert.StartsWith("s/", keys.Create("image/png", ("student_id", "s")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_options_fail_at_start_listing_every_problem()
+    {
+        using var provider = new ServiceCollection()
+            .AddUploadKeys("broken", o =>
+            {
+                o.Template = "{class_id}/{timestamp_ms}.jpg";
+                o.Fields = ["class_id", "student_id"];
+                o.AttemptSecret = "tiny";
+            })
+            .BuildServiceProvider();
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Equal(3, error.Failures.Count());
+        Assert.Contains(error.Failures, f => f.Contains("no uniqueness placeholder", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("\"student_id\" does not appear", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("AttemptSecret", StringComparison.Ordinal));
+        Assert.All(error.Failures, f => Assert.StartsWith("Upload key template 'broken'", f, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Options_bind_from_configuration()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Uploads:Template"] = "{class_id}/{uuid}.{ext}",
+                ["Uploads:Fields:0"] = "class_id",
+                ["Uploads:ContentTypes:image/jpeg"] = "jpeg",
+                ["Uploads:ValueEncoding"] = "Escape",
+            })
+            .Build();
+        using var provider = new ServiceCollection()
+            .AddUploadKeys("configured", configuration.GetSection("Uploads"))
+            .BuildServiceProvider();
+        provider.GetRequiredService<IStartupValidator>().Validate();
+        var keys = provider.GetRequiredKeyedService<UploadKeyGenerator>("configured");
+        var key = keys.Create("image/jpeg", ("class_id", "a b"));
+        Assert.StartsWith("a!20b/", key, StringComparison.Ordinal);
+        Assert.EndsWith(".jpeg", key, StringComparison.Ordinal);
+        Assert.Equal("a b", keys.Parse(key)["class_id"]);
+    }
+
+    [Fact]
+    public void Metrics_count_created_and_rejected_keys_and_clock_regressions()
+    {
+        using var meters = new TestMeterFactory();
+        var clock = new SteppingClock(Start.ToUnixTimeMilliseconds());
+        using var provider = new ServiceCollection()
+            .AddSingleton<IMeterFactory>(meters)
+            .AddSingleton<TimeProvider>(clock)
+            .AddUploadKeys("submissions", o =>
+            {
+                o.Template = "{class_id}/{student_id}/{uuid}";
+                o.Fields = ["class_id", "student_id"];
+            })
+            .BuildServiceProvider();
+        var keys = provider.GetRequiredKeyedService<UploadKeyGenerator>("submissions");
+        var meter = Assert.Single(meters.Meters);
+        Assert.Equal("Resilience.Uploads", meter.Name);
+        using var created = new MetricCollector<long>(meter, "resilience.uploads.keys.created");
+        using var rejected = new MetricCollector<long>(meter, "resilience.uploads.keys.rejected");
+        using var regressions = new MetricCollector<long>(meter, "resilience.uploads.id.clock_regressions");
+
+        keys.Create("image/png", ("class_id", "c"), ("student_id", "s"));
+        keys.Create("image/png", ("class_id", "c"), ("student_id", "s"));
+        Assert.Throws<InvalidUploadKeyValueException>(() => keys.Create("image/png", ("class_id", "../c"), ("student_id", "s")));
+        clock.UnixMilliseconds -= 5_000;
+        keys.Create("image/png", ("class_id", "c"), ("student_id", "s"));
+
+        Assert.Equal(3, created.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.All(created.GetMeasurementSnapshot(), m => Assert.Equal("submissions", m.Tags["resilience.uploads.template"]));
+        var rejection = Assert.Single(rejected.GetMeasurementSnapshot());
+        Assert.Equal("class_id", rejection.Tags["resilience.uploads.field"]);
+        Assert.Equal("DotSegment", rejection.Tags["error.type"]);
+        Assert.Equal(1, regressions.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.IsType<Counter<long>>(created.Instrument);
+        Assert.Equal("{key}", created.Instrument.Unit);
+    }
+}

@@ -1,0 +1,113 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Resilience.Uploads.Tests;
+
+public sealed class UploadKeyTemplateTests
+{
+    [Theory]
+    [InlineData("{class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}")]
+    [InlineData("{class_id}/{student_id}/{timestamp_ms}_{uuid}.jpg")]
+    [InlineData("{hash}/{class_id}/{student_id}/{uuid}.{ext}")]
+    [InlineData("{hash:2}/{class_id}/{student_id}/{timestamp_ms}-{uuid}")]
+    [InlineData("submissions/class-{class_id}/{student_id}/{uuid}")]
+    [InlineData("{uuid}/{class_id}/{student_id}")]
+    public void Valid_templates_are_accepted(string template)
+    {
+        var keys = new UploadKeyGenerator(template, "class_id", "student_id");
+        Assert.Equal(template, keys.Template);
+        Assert.Equal(["class_id", "student_id"], keys.Fields);
+    }
+
+    [Theory]
+    [InlineData("{class_id}/{student_id}/{timestamp_ms}.jpg", "no uniqueness placeholder")]
+    [InlineData("{class_id}/{student_id}/{timestamp}_{uuid}.jpg", "{timestamp} at index 24 is unknown")]
+    [InlineData("{class_id}/{student_id}/{uuid4}.jpg", "{uuid4} at index 24 is unknown")]
+    [InlineData("{class_id}/{student_id}/{uuid}/{teacher_id}", "{teacher_id} at index 31 is unknown")]
+    [InlineData("{class_id}/{student_id}/{timestamp_ms}{uuid}", "touch")]
+    [InlineData("{class_id}_{student_id}/{uuid}", "{class_id} must be followed by '/'")]
+    [InlineData("{class_id}/{student_id}/{uuid}.{ext}x", "{ext} must not be followed")]
+    [InlineData("{class_id}/{student_id}/{timestamp_ms}1{uuid}", "{timestamp_ms} must not be followed by a digit")]
+    [InlineData("{class_id}/{student_id}/{uuid", "never closed")]
+    [InlineData("{class_id}/{student_id}/{uuid}}", "no matching")]
+    [InlineData("/{class_id}/{student_id}/{uuid}", "starts with '/'")]
+    [InlineData("{class_id}/{student_id}/{uuid}/", "ends with '/'")]
+    [InlineData("{class_id}//{student_id}/{uuid}", "'//'")]
+    [InlineData("{class_id}/../{student_id}/{uuid}", "'..'")]
+    [InlineData("{class_id}/./{student_id}/{uuid}", "'.' path segment")]
+    [InlineData("{class_id}/{student_id}/{uuid} {ext}", "U+0020")]
+    [InlineData("{class_id}/{student_id}/{uuid}/{uuid}", "{uuid} appears 2 times")]
+    [InlineData("{class_id}/{student_id}/{class_id}/{uuid}", "{class_id} appears 2 times")]
+    [InlineData("{hash:0}/{class_id}/{student_id}/{uuid}", "width from 1 to 16")]
+    [InlineData("{hash:x}/{class_id}/{student_id}/{uuid}", "width from 1 to 16")]
+    [InlineData("{uuid:2}/{class_id}/{student_id}", "takes no ':' argument")]
+    [InlineData("{class_id}/{uuid}", "\"student_id\" does not appear")]
+    [InlineData("", "empty")]
+    public void Invalid_templates_are_refused_with_the_reason(string template, string reason)
+    {
+        var error = Assert.Throws<UploadKeyTemplateException>(() => new UploadKeyGenerator(template, "class_id", "student_id"));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+        Assert.NotEmpty(error.Problems);
+        Assert.Equal(template, error.Template);
+    }
+
+    [Fact]
+    public void Every_problem_is_listed_at_once()
+    {
+        var error = Assert.Throws<UploadKeyTemplateException>(() =>
+            new UploadKeyGenerator(new UploadKeyOptions
+            {
+                Template = "/{klass}/{timestamp_ms}{ext}",
+                Fields = ["student_id", "Bad Name", "uuid"],
+                ContentTypes = { ["image jpeg"] = ".JPG" },
+                AttemptSecret = "short",
+            }));
+        Assert.Contains(error.Problems, p => p.Contains("\"Bad Name\" is not valid", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("\"uuid\" is a built-in", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("{klass}", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("no uniqueness placeholder", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("touch", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("starts with '/'", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("\"student_id\" does not appear", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("not a media type", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("extension \".JPG\"", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("AttemptSecret", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Content_types_differing_only_in_case_are_refused()
+    {
+        var error = Assert.Throws<UploadKeyTemplateException>(() => new UploadKeyGenerator(new UploadKeyOptions
+        {
+            Template = "{uuid}.{ext}",
+            ContentTypes = new Dictionary<string, string>(StringComparer.Ordinal) { ["image/png"] = "png", ["IMAGE/PNG"] = "png" },
+        }));
+        Assert.Contains("case-insensitive", Assert.Single(error.Problems), StringComparison.Ordinal);
+    }
+
+    [Property(MaxTest = 1_000)]
+    public Property Any_template_text_is_either_accepted_or_refused_with_a_template_exception() =>
+        Prop.ForAll(
+            Gen.OneOf(
+                    Gen.Elements("{", "}", "/", ".", "..", "_", "-", "{uuid}", "{ext}", "{hash}", "{hash:3}", "{timestamp_ms}", "{a}", "{b}", "{zz}", "x", "1", " ", "é", ":")
+                )
+                .ArrayOf()
+                .Select(parts => string.Concat(parts))
+                .ToArbitrary(),
+            template =>
+            {
+                try
+                {
+                    var keys = new UploadKeyGenerator(template, "a", "b");
+                    // Accepted templates always produce keys that parse back.
+                    var key = keys.Create("image/png", ("a", "x.y"), ("b", "z"));
+                    Assert.Equal("x.y", keys.Parse(key)["a"]);
+                    return true;
+                }
+                catch (UploadKeyTemplateException e)
+                {
+                    return e.Problems.Count > 0;
+                }
+            });
+}

@@ -215,8 +215,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// sees the exception.
     /// </summary>
     /// <param name="key">The key.</param>
-    /// <param name="factory">Creates the value on a miss.</param>
+    /// <param name="factory">Creates the value on a miss. It may load other keys, but not its own (see the exception).</param>
     /// <returns>The cached or created value.</returns>
+    /// <exception cref="CacheLoadCycleException">
+    /// Called on a miss from inside the factory that is loading <paramref name="key"/> of this cache, directly or through the
+    /// factories of other keys (<c>a -&gt; b -&gt; a</c>); that call would wait on its own load forever.
+    /// </exception>
     public TValue GetOrAdd(TKey key, Func<TKey, TValue> factory)
     {
         if (key is null)
@@ -228,6 +232,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         if (TryGetValue(key, out var value))
         {
             return value;
+        }
+
+        var outer = LoadFrame.Current;
+        if (outer is not null && FindCycle(outer, key) is { } cycle)
+        {
+            throw cycle;
         }
 
         while (true)
@@ -247,7 +257,16 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 if (!TryGetLive(key, out value))
                 {
-                    value = factory(key);
+                    LoadFrame.Current = new LoadFrame(this, key, outer);
+                    try
+                    {
+                        value = factory(key);
+                    }
+                    finally
+                    {
+                        LoadFrame.Current = outer;
+                    }
+
                     Set(key, value);
                 }
 
@@ -273,9 +292,15 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// cached when it completes), so the factory is given <see cref="CancellationToken.None"/>.
     /// </summary>
     /// <param name="key">The key.</param>
-    /// <param name="factory">Creates the value on a miss.</param>
+    /// <param name="factory">Creates the value on a miss. It may load other keys, but not its own (see the exception).</param>
     /// <param name="cancellationToken">Stops this caller's wait.</param>
     /// <returns>The cached or created value; completes synchronously on a hit.</returns>
+    /// <exception cref="CacheLoadCycleException">
+    /// (In the returned task.) Called on a miss from the async flow of the factory that is loading <paramref name="key"/>
+    /// of this cache, directly or through the factories of other keys (<c>a -&gt; b -&gt; a</c>); that call would wait on its
+    /// own load forever. The check follows the async flow (<see cref="AsyncLocal{T}"/>), so a task the factory starts
+    /// without awaiting it also counts as part of the load.
+    /// </exception>
     public ValueTask<TValue> GetOrAddAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, CancellationToken cancellationToken = default)
     {
         if (key is null)
@@ -287,6 +312,11 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         if (TryGetValue(key, out var value))
         {
             return new ValueTask<TValue>(value);
+        }
+
+        if (LoadFrame.Current is { } outer && FindCycle(outer, key) is { } cycle)
+        {
+            return ValueTask.FromException<TValue>(cycle);
         }
 
         return new ValueTask<TValue>(JoinFlight(key, factory).WaitAsync(cancellationToken));
@@ -379,6 +409,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             // A flight that finished between this caller's miss and its TryAdd has already cached the value.
             if (!TryGetLive(key, out var value))
             {
+                // Marks this flow as loading the key; being set inside this async method, it flows into the factory and
+                // is undone for the caller when the method first yields or returns.
+                LoadFrame.Current = new LoadFrame(this, key, LoadFrame.Current);
                 value = await factory(key, CancellationToken.None).ConfigureAwait(false);
                 Set(key, value);
             }
@@ -397,6 +430,35 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         {
             _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
         }
+    }
+
+    /// <summary>
+    /// Returns the error to raise when <paramref name="key"/> of this cache is already loading on the current flow (the
+    /// caller would wait on its own load), or <see langword="null"/>. Runs only on a miss inside a factory.
+    /// </summary>
+    private CacheLoadCycleException? FindCycle(LoadFrame innermost, TKey key)
+    {
+        var comparer = _flights.Comparer;
+        for (var frame = innermost; frame is not null; frame = frame.Outer)
+        {
+            if (ReferenceEquals(frame.Cache, this) && comparer.Equals((TKey)frame.Key, key))
+            {
+                var path = new List<string?> { key.ToString() };
+                for (var step = innermost; ; step = step.Outer!)
+                {
+                    path.Add(step.Key.ToString());
+                    if (ReferenceEquals(step, frame))
+                    {
+                        break;
+                    }
+                }
+
+                path.Reverse();
+                return new CacheLoadCycleException(key.ToString(), path);
+            }
+        }
+
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

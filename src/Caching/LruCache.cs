@@ -35,7 +35,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private const string DefaultName = "default";
 
     private readonly NodeTable<TKey, TValue> _map;
-    private readonly ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> _flights;
+    private readonly ConcurrentDictionary<TKey, LoadFlight<TValue>> _flights;
     private readonly IdHeap _lru = new();
     private readonly IdHeap _expiry = new();
     private readonly Lock _writeLock = new();
@@ -94,7 +94,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         Name = options.Name ?? DefaultName;
         _logger = logger ?? NullLogger.Instance;
         _map = new NodeTable<TKey, TValue>(_capacity, comparer);
-        _flights = new ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>(comparer);
+        _flights = new ConcurrentDictionary<TKey, LoadFlight<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
     }
 
@@ -219,7 +219,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// <returns>The cached or created value.</returns>
     /// <exception cref="CacheLoadCycleException">
     /// Called on a miss from inside the factory that is loading <paramref name="key"/> of this cache, directly or through the
-    /// factories of other keys (<c>a -&gt; b -&gt; a</c>); that call would wait on its own load forever.
+    /// factories of other keys (<c>a -&gt; b -&gt; a</c>), or from a factory whose load another caller's load of
+    /// <paramref name="key"/> is (through its factory) waiting on; that call would wait on its own load forever.
     /// </exception>
     public TValue GetOrAdd(TKey key, Func<TKey, TValue> factory)
     {
@@ -244,10 +245,11 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         {
             if (_flights.TryGetValue(key, out var existing))
             {
-                return existing.Task.GetAwaiter().GetResult();
+                return outer is null ? existing.Task.GetAwaiter().GetResult() : WaitInsideLoad(outer, existing);
             }
 
-            var flight = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var frame = new LoadFrame(this, key, outer);
+            var flight = new LoadFlight<TValue>(frame);
             if (!_flights.TryAdd(key, flight))
             {
                 continue;
@@ -257,13 +259,15 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 if (!TryGetLive(key, out value))
                 {
-                    LoadFrame.Current = new LoadFrame(this, key, outer);
+                    LoadFrame.Current = frame;
+                    outer?.WaitOn(frame);
                     try
                     {
                         value = factory(key);
                     }
                     finally
                     {
+                        outer?.StopWaitingOn(frame);
                         LoadFrame.Current = outer;
                     }
 
@@ -280,7 +284,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             }
             finally
             {
-                _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
+                frame.Finish();
+                _flights.TryRemove(new KeyValuePair<TKey, LoadFlight<TValue>>(key, flight));
             }
         }
     }
@@ -298,8 +303,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// <exception cref="CacheLoadCycleException">
     /// (In the returned task.) Called on a miss from the async flow of the factory that is loading <paramref name="key"/>
     /// of this cache, directly or through the factories of other keys (<c>a -&gt; b -&gt; a</c>); that call would wait on its
-    /// own load forever. The check follows the async flow (<see cref="AsyncLocal{T}"/>), so a task the factory starts
-    /// without awaiting it also counts as part of the load.
+    /// own load forever; likewise when another caller's load of <paramref name="key"/> is (through its factory) waiting on
+    /// the calling factory's load. The check follows the async flow (<see cref="AsyncLocal{T}"/>), so a task the factory
+    /// starts without awaiting it also counts as part of the load.
     /// </exception>
     public ValueTask<TValue> GetOrAddAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, CancellationToken cancellationToken = default)
     {
@@ -314,12 +320,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             return new ValueTask<TValue>(value);
         }
 
-        if (LoadFrame.Current is { } outer && FindCycle(outer, key) is { } cycle)
+        var outer = LoadFrame.Current;
+        if (outer is not null && FindCycle(outer, key) is { } cycle)
         {
             return ValueTask.FromException<TValue>(cycle);
         }
 
-        return new ValueTask<TValue>(JoinFlight(key, factory).WaitAsync(cancellationToken));
+        return new ValueTask<TValue>(JoinFlight(key, factory, outer).WaitAsync(cancellationToken));
     }
 
     /// <summary>Disposes the meter the cache owns (when it was created without an <see cref="IMeterFactory"/>).</summary>
@@ -384,25 +391,60 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
     internal bool RemoveIfSame(TKey key, TValue expected) => RemoveCore(key, expected, true, CacheEvictionReason.Removed);
 
-    private Task<TValue> JoinFlight(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory)
+    private Task<TValue> JoinFlight(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, LoadFrame? outer)
     {
         while (true)
         {
             if (_flights.TryGetValue(key, out var existing))
             {
+                if (outer is not null)
+                {
+                    // The wait stays recorded until the outer load waits on something else or finishes, or this flight
+                    // finishes: the async caller's await is not visible here.
+                    outer.WaitOn(existing.Frame);
+                    if (LoadFrame.FindWaitPath(existing.Frame, outer) is { } path)
+                    {
+                        outer.StopWaitingOn(existing.Frame);
+                        return Task.FromException<TValue>(new CacheLoadCycleException(path[0], path));
+                    }
+                }
+
                 return existing.Task;
             }
 
-            var flight = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var flight = new LoadFlight<TValue>(new LoadFrame(this, key, outer));
             if (_flights.TryAdd(key, flight))
             {
+                outer?.WaitOn(flight.Frame);
                 _ = RunFlightAsync(key, factory, flight);
                 return flight.Task;
             }
         }
     }
 
-    private async Task RunFlightAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, TaskCompletionSource<TValue> flight)
+    /// <summary>
+    /// A factory (running <paramref name="outer"/>) waits on another flow's load of the same key: refuses the wait when that
+    /// load is itself waiting, through any chain of loads, on <paramref name="outer"/>.
+    /// </summary>
+    private static TValue WaitInsideLoad(LoadFrame outer, LoadFlight<TValue> existing)
+    {
+        outer.WaitOn(existing.Frame);
+        try
+        {
+            if (LoadFrame.FindWaitPath(existing.Frame, outer) is { } path)
+            {
+                throw new CacheLoadCycleException(path[0], path);
+            }
+
+            return existing.Task.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            outer.StopWaitingOn(existing.Frame);
+        }
+    }
+
+    private async Task RunFlightAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, LoadFlight<TValue> flight)
     {
         try
         {
@@ -411,7 +453,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 // Marks this flow as loading the key; being set inside this async method, it flows into the factory and
                 // is undone for the caller when the method first yields or returns.
-                LoadFrame.Current = new LoadFrame(this, key, LoadFrame.Current);
+                LoadFrame.Current = flight.Frame;
                 value = await factory(key, CancellationToken.None).ConfigureAwait(false);
                 Set(key, value);
             }
@@ -428,7 +470,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
         finally
         {
-            _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
+            flight.Frame.Finish();
+            _flights.TryRemove(new KeyValuePair<TKey, LoadFlight<TValue>>(key, flight));
         }
     }
 

@@ -213,6 +213,92 @@ public sealed class LoadCycleTests
     }
 
     [Fact]
+    public async Task Two_sync_callers_whose_factories_load_each_others_keys_get_the_typed_error_instead_of_a_deadlock()
+    {
+        using var cache = Create();
+        var ct = TestContext.Current.CancellationToken;
+        using var aStarted = new ManualResetEventSlim();
+        using var bStarted = new ManualResetEventSlim();
+
+        Task<string> Caller(string own, string other, ManualResetEventSlim started, ManualResetEventSlim otherStarted)
+            => Task.Factory.StartNew(
+                () => cache.GetOrAdd(own, _ =>
+                {
+                    started.Set();
+                    otherStarted.Wait(ct);
+                    return cache.GetOrAdd(other, _ => "unused") + "+" + own;
+                }),
+                ct,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default);
+
+        var first = Caller("a", "b", aStarted, bStarted);
+        var second = Caller("b", "a", bStarted, aStarted);
+
+        var errors = new[]
+        {
+            await Assert.ThrowsAsync<CacheLoadCycleException>(() => first.WaitAsync(HangGuard, ct)),
+            await Assert.ThrowsAsync<CacheLoadCycleException>(() => second.WaitAsync(HangGuard, ct)),
+        };
+
+        Assert.All(errors, e => Assert.Contains(e.Path, p => p == "a"));
+        Assert.All(errors, e => Assert.Contains(e.Path, p => p == "b"));
+        Assert.Equal(0, cache.Count);
+        Assert.Equal("fine", cache.GetOrAdd("a", _ => "fine"));
+    }
+
+    [Fact]
+    public async Task Two_async_callers_whose_factories_load_each_others_keys_get_the_typed_error_instead_of_a_deadlock()
+    {
+        using var cache = Create();
+        var ct = TestContext.Current.CancellationToken;
+        var aStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        Func<string, CancellationToken, ValueTask<string>> Loader(string other, TaskCompletionSource started, TaskCompletionSource otherStarted)
+            => async (own, _) =>
+            {
+                started.SetResult();
+                await otherStarted.Task;
+                return await cache.GetOrAddAsync(other, (_, _) => ValueTask.FromResult("unused"), ct) + "+" + own;
+            };
+
+        var first = Task.Run(async () => await cache.GetOrAddAsync("a", Loader("b", aStarted, bStarted), ct), ct);
+        var second = Task.Run(async () => await cache.GetOrAddAsync("b", Loader("a", bStarted, aStarted), ct), ct);
+
+        await Assert.ThrowsAsync<CacheLoadCycleException>(() => first.WaitAsync(HangGuard, ct));
+        await Assert.ThrowsAsync<CacheLoadCycleException>(() => second.WaitAsync(HangGuard, ct));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task A_factory_may_wait_on_another_callers_load_that_does_not_wait_on_it()
+    {
+        using var cache = Create();
+        var ct = TestContext.Current.CancellationToken;
+        var bStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var b = cache.GetOrAddAsync(
+            "b",
+            async (_, _) =>
+            {
+                bStarted.SetResult();
+                await releaseB.Task;
+                return "b";
+            },
+            ct).AsTask();
+        await bStarted.Task;
+        var a = cache.GetOrAddAsync("a", async (_, _) => await cache.GetOrAddAsync("b", (_, _) => ValueTask.FromResult("unused"), ct) + "+a", ct).AsTask();
+        var syncA = Task.Factory.StartNew(() => cache.GetOrAdd("c", _ => cache.GetOrAdd("b", _ => "unused") + "+c"), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        releaseB.SetResult();
+
+        Assert.Equal("b", await b.WaitAsync(HangGuard, ct));
+        Assert.Equal("b+a", await a.WaitAsync(HangGuard, ct));
+        Assert.Equal("b+c", await syncA.WaitAsync(HangGuard, ct));
+    }
+
+    [Fact]
     public async Task The_IMemoryCache_adapters_GetOrCreate_of_its_own_key_completes_like_MemoryCache()
     {
         // GetOrCreate is the Microsoft extension (TryGetValue, CreateEntry, commit on dispose): it has no single flight, so a

@@ -2,8 +2,9 @@ namespace Resilience.Caching;
 
 /// <summary>
 /// A <c>GetOrAdd</c>/<c>GetOrAddAsync</c> factory asked the same cache for the key it is loading, directly or through the
-/// factories of other keys (<c>a -&gt; b -&gt; a</c>), before its load finished. Single flight would make that call wait on
-/// its own load forever, so the call was refused instead. Unless the factory catches this exception, its load fails:
+/// factories of other keys (<c>a -&gt; b -&gt; a</c>), before its load finished; or two concurrent loads were about to wait
+/// on each other (caller 1 loads <c>a</c>, whose factory loads <c>b</c>, while caller 2 loads <c>b</c>, whose factory loads
+/// <c>a</c>). Single flight would make that call wait on its own load forever, so the call was refused instead. Unless the factory catches this exception, its load fails:
 /// nothing is cached, nothing is evicted, and every caller waiting on that load sees this exception.
 /// </summary>
 public sealed class CacheLoadCycleException : CacheException
@@ -27,8 +28,9 @@ public sealed class CacheLoadCycleException : CacheException
     private static string BuildMessage(string? key, IReadOnlyList<string?> path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return $"The factory loading '{key}' asked the cache for '{key}' again before that load finished (load path: {string.Join(" -> ", path)}). "
-            + "Single flight would make the call wait on its own load forever, so it was refused and nothing was cached. "
-            + "A factory must not load its own key, directly or through the factories of other keys: compute the value, or load a different key.";
+        return $"Loading '{key}' would wait on its own load forever (load path: {string.Join(" -> ", path)}): a factory asked the cache "
+            + $"for '{key}' while that load was still running and waiting, directly or through the loads of other keys, on the asking factory. "
+            + "The call was refused and nothing was cached. A factory must not load its own key, directly or through the factories of other keys "
+            + "(also not across concurrent callers): compute the value, or load a different key.";
     }
 }

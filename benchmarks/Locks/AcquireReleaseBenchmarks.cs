@@ -8,6 +8,11 @@ namespace Resilience.Locks.Benchmarks;
 /// One acquire + release round trip per resource, on the shared local Redis, with 1 or 64 resources locked concurrently.
 /// Baseline: StackExchange.Redis's own <c>LockTakeAsync</c>/<c>LockReleaseAsync</c> (what a service uses without a lock library).
 /// Each invocation takes and releases <see cref="Resources"/> different locks at once, so times compare per invocation.
+/// Two reference rows show what the round trips alone cost on this machine: the package's own two Lua scripts sent
+/// straight through StackExchange.Redis (no handle, no metrics, no expiry timer), and a bare <c>SET NX PX</c> + <c>DEL</c>
+/// (not a safe lock: the plain DEL can delete another holder's lease; it is the two-round-trip floor).
+/// DistributedLock.Redis runs with its defaults (its handles renew in the background); Resilience.Locks with
+/// <c>AutoExtend = false</c>, its default, and a fixed TTL. All rows share one multiplexer and one Redis.
 /// </summary>
 [MemoryDiagnoser]
 public class AcquireReleaseBenchmarks
@@ -20,6 +25,8 @@ public class AcquireReleaseBenchmarks
     private RedisKey[] _seKeys = null!;
     private RedisDistributedLock[] _distributedLocks = null!;
     private string _prefix = null!;
+    private RedisKey[][] _scriptKeys = null!;
+    private RedisKey[] _floorKeys = null!;
 
     [Params(1, 64)]
     public int Resources { get; set; }
@@ -34,6 +41,12 @@ public class AcquireReleaseBenchmarks
         _locks = new RedisLockProvider(_redis, new RedisLockOptions { KeyPrefix = _prefix, TtlMode = LockTtlMode.Fixed, Ttl = Ttl }, name: _prefix);
         _resources = Enumerable.Range(0, Resources).Select(i => $"user-{i}").ToArray();
         _seKeys = _resources.Select(r => (RedisKey)$"{_prefix}:se:{r}").ToArray();
+        _scriptKeys = _resources.Select(r => new RedisKey[] { $"{{{_prefix}:s:{r}}}:lock", $"{{{_prefix}:s:{r}}}:fence" }).ToArray();
+        // Load the scripts as the provider does, so the reference row sends EVALSHA too.
+        var server = _redis.GetServer(_redis.GetEndPoints()[0]);
+        server.ScriptLoad(Redis.LockScripts.Acquire);
+        server.ScriptLoad(Redis.LockScripts.Release);
+        _floorKeys = _resources.Select(r => (RedisKey)$"{_prefix}:floor:{r}").ToArray();
         _distributedLocks = _resources.Select(r => new RedisDistributedLock($"{_prefix}:dl:{r}", _db, o => o.Expiry(Ttl))).ToArray();
     }
 
@@ -121,6 +134,62 @@ public class AcquireReleaseBenchmarks
         {
             var handle = await _locks.TryAcquireAsync(resource, "owner") ?? throw new InvalidOperationException("lock not taken");
             await handle.DisposeAsync();
+        }
+    }
+
+    [Benchmark(Description = "Same two scripts, no library (reference)")]
+    public Task ScriptsOnly()
+    {
+        if (Resources == 1)
+        {
+            return TakeAndRelease(_scriptKeys[0]);
+        }
+
+        var tasks = new Task[Resources];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = TakeAndRelease(_scriptKeys[i]);
+        }
+
+        return Task.WhenAll(tasks);
+
+        async Task TakeAndRelease(RedisKey[] keys)
+        {
+            RedisValue[] args = [Guid.NewGuid().ToString("N") + "owner", (long)Ttl.TotalMilliseconds];
+            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(Redis.LockScripts.Acquire, keys, args))!;
+            if ((long)reply[0] != 1)
+            {
+                throw new InvalidOperationException("lock not taken");
+            }
+
+            await _db.ScriptEvaluateAsync(Redis.LockScripts.Release, keys, args);
+        }
+    }
+
+    [Benchmark(Description = "SET NX PX + DEL, unsafe (floor)")]
+    public Task SetAndDelete()
+    {
+        if (Resources == 1)
+        {
+            return TakeAndRelease(_floorKeys[0]);
+        }
+
+        var tasks = new Task[Resources];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = TakeAndRelease(_floorKeys[i]);
+        }
+
+        return Task.WhenAll(tasks);
+
+        async Task TakeAndRelease(RedisKey key)
+        {
+            if (!await _db.StringSetAsync(key, "x", Ttl, When.NotExists))
+            {
+                throw new InvalidOperationException("lock not taken");
+            }
+
+            await _db.KeyDeleteAsync(key);
         }
     }
 }

@@ -19,6 +19,11 @@ public class ApplyThroughputBenchmarks
     private const int Concepts = 2;
 
     private NpgsqlDataSource _dataSource = null!;
+
+    /// <summary>Npgsql's <c>No Reset On Close</c> for the one shared data source (false is Npgsql's default).</summary>
+    [Params(false, true)]
+    public bool NoResetOnClose { get; set; }
+
     private ScoreStore _store = null!;
     private string _schema = null!;
     private string _incidentSql = null!;
@@ -33,6 +38,11 @@ public class ApplyThroughputBenchmarks
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.MaxPoolSize = 20;
         builder.ConnectionStringBuilder.MaxAutoPrepare = 0;
+
+        // One data source shared by every method, so the baseline and the store always run with the same settings.
+        // NoResetOnClose = false is Npgsql's default: a reused pooled connection first runs DISCARD ALL, which also invalidates
+        // every plan the session cached (apply_event re-plans its statements on every call). true skips that reset.
+        builder.ConnectionStringBuilder.NoResetOnClose = NoResetOnClose;
         builder.ConnectionStringBuilder.ApplicationName = "scoring-benchmarks";
         _dataSource = builder.Build();
         _schema = $"scoring_bench_{Guid.NewGuid():N}";

@@ -34,10 +34,10 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private const long MaxTicks = long.MaxValue / 4;
     private const string DefaultName = "default";
 
-    private readonly ConcurrentDictionary<TKey, CacheNode<TKey, TValue>> _map;
-    private readonly ConcurrentDictionary<TKey, TaskCompletionSource<TValue>> _flights;
-    private readonly NodeHeap<TKey, TValue, LruOrder<TKey, TValue>> _lru = new();
-    private readonly NodeHeap<TKey, TValue, ExpiryOrder<TKey, TValue>> _expiry = new();
+    private readonly NodeTable<TKey, TValue> _map;
+    private readonly ConcurrentDictionary<TKey, LoadFlight<TValue>> _flights;
+    private readonly IdHeap _lru = new();
+    private readonly IdHeap _expiry = new();
     private readonly Lock _writeLock = new();
     private readonly TimeProvider _time;
     private readonly bool _systemClock;
@@ -49,6 +49,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly bool _sliding;
     private readonly CacheMetrics _metrics;
     private readonly ILogger _logger;
+    private CacheNode<TKey, TValue>?[] _nodes = [];
+    private int[] _freeIds = [];
+    private int _freeIdCount;
+    private int _nextId;
+    private CacheNode<TKey, TValue>? _expiryQueueHead;
+    private CacheNode<TKey, TValue>? _expiryQueueTail;
+    private int _expiryQueueCount;
     private int _count;
     private long _weight;
 
@@ -86,8 +93,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         _sliding = options.SlidingExpiration;
         Name = options.Name ?? DefaultName;
         _logger = logger ?? NullLogger.Instance;
-        _map = new ConcurrentDictionary<TKey, CacheNode<TKey, TValue>>(Environment.ProcessorCount, Math.Min(_capacity, 1024), comparer);
-        _flights = new ConcurrentDictionary<TKey, TaskCompletionSource<TValue>>(comparer);
+        _map = new NodeTable<TKey, TValue>(_capacity, comparer);
+        _flights = new ConcurrentDictionary<TKey, LoadFlight<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
     }
 
@@ -126,6 +133,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         if (TryGetLive(key, out value))
         {
             _metrics.Hit();
+
             return true;
         }
 
@@ -177,7 +185,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         lock (_writeLock)
         {
-            while (_lru.PeekFresh(0) is { } node)
+            while (PeekFresh(_lru, lru: true, 0) is { } node)
             {
                 Detach(node, CacheEvictionReason.Removed, ref evicted);
             }
@@ -207,8 +215,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// sees the exception.
     /// </summary>
     /// <param name="key">The key.</param>
-    /// <param name="factory">Creates the value on a miss.</param>
+    /// <param name="factory">Creates the value on a miss. It may load other keys, but not its own (see the exception).</param>
     /// <returns>The cached or created value.</returns>
+    /// <exception cref="CacheLoadCycleException">
+    /// Called on a miss from inside the factory that is loading <paramref name="key"/> of this cache, directly or through the
+    /// factories of other keys (<c>a -&gt; b -&gt; a</c>), or from a factory whose load another caller's load of
+    /// <paramref name="key"/> is (through its factory) waiting on; that call would wait on its own load forever.
+    /// </exception>
     public TValue GetOrAdd(TKey key, Func<TKey, TValue> factory)
     {
         if (key is null)
@@ -222,14 +235,21 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             return value;
         }
 
+        var outer = LoadFrame.Current;
+        if (outer is not null && FindCycle(outer, key) is { } cycle)
+        {
+            throw cycle;
+        }
+
         while (true)
         {
             if (_flights.TryGetValue(key, out var existing))
             {
-                return existing.Task.GetAwaiter().GetResult();
+                return outer is null ? existing.Task.GetAwaiter().GetResult() : WaitInsideLoad(outer, existing);
             }
 
-            var flight = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var frame = new LoadFrame(this, key, outer);
+            var flight = new LoadFlight<TValue>(frame);
             if (!_flights.TryAdd(key, flight))
             {
                 continue;
@@ -239,7 +259,18 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 if (!TryGetLive(key, out value))
                 {
-                    value = factory(key);
+                    LoadFrame.Current = frame;
+                    outer?.WaitOn(frame);
+                    try
+                    {
+                        value = factory(key);
+                    }
+                    finally
+                    {
+                        outer?.StopWaitingOn(frame);
+                        LoadFrame.Current = outer;
+                    }
+
                     Set(key, value);
                 }
 
@@ -253,7 +284,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             }
             finally
             {
-                _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
+                frame.Finish();
+                _flights.TryRemove(new KeyValuePair<TKey, LoadFlight<TValue>>(key, flight));
             }
         }
     }
@@ -265,9 +297,16 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// cached when it completes), so the factory is given <see cref="CancellationToken.None"/>.
     /// </summary>
     /// <param name="key">The key.</param>
-    /// <param name="factory">Creates the value on a miss.</param>
+    /// <param name="factory">Creates the value on a miss. It may load other keys, but not its own (see the exception).</param>
     /// <param name="cancellationToken">Stops this caller's wait.</param>
     /// <returns>The cached or created value; completes synchronously on a hit.</returns>
+    /// <exception cref="CacheLoadCycleException">
+    /// (In the returned task.) Called on a miss from the async flow of the factory that is loading <paramref name="key"/>
+    /// of this cache, directly or through the factories of other keys (<c>a -&gt; b -&gt; a</c>); that call would wait on its
+    /// own load forever; likewise when another caller's load of <paramref name="key"/> is (through its factory) waiting on
+    /// the calling factory's load. The check follows the async flow (<see cref="AsyncLocal{T}"/>), so a task the factory
+    /// starts without awaiting it also counts as part of the load.
+    /// </exception>
     public ValueTask<TValue> GetOrAddAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, CancellationToken cancellationToken = default)
     {
         if (key is null)
@@ -281,7 +320,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             return new ValueTask<TValue>(value);
         }
 
-        return new ValueTask<TValue>(JoinFlight(key, factory).WaitAsync(cancellationToken));
+        var outer = LoadFrame.Current;
+        if (outer is not null && FindCycle(outer, key) is { } cycle)
+        {
+            return ValueTask.FromException<TValue>(cycle);
+        }
+
+        return new ValueTask<TValue>(JoinFlight(key, factory, outer).WaitAsync(cancellationToken));
     }
 
     /// <summary>Disposes the meter the cache owns (when it was created without an <see cref="IMeterFactory"/>).</summary>
@@ -292,19 +337,42 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         lock (_writeLock)
         {
-            if (_map.Count != _count || _lru.Count != _count || _expiry.Count != _count)
+            if (_map.Count != _count || _lru.Count != _count || _expiry.Count + _expiryQueueCount != _count)
             {
-                return $"count {_count}, map {_map.Count}, lru {_lru.Count}, expiry {_expiry.Count}";
+                return $"count {_count}, map {_map.Count}, lru {_lru.Count}, expiry heap {_expiry.Count} + queue {_expiryQueueCount}";
+            }
+
+            var queued = 0;
+            for (var node = _expiryQueueHead; node is not null; node = node.ExpiryNext)
+            {
+                if (!node.InExpiryQueue || (node.ExpiryNext is { } next && next.ExpiresAt < node.ExpiresAt))
+                {
+                    return $"expiry queue out of order at {node.Key}";
+                }
+
+                queued++;
+            }
+
+            if (queued != _expiryQueueCount)
+            {
+                return $"expiry queue holds {queued}, counted {_expiryQueueCount}";
             }
 
             long weight = 0;
-            foreach (var pair in _map)
+            var linked = 0;
+            foreach (var node in _map.Nodes())
             {
-                weight += pair.Value.Weight;
-                if (pair.Value.LruSlot.Index < 0 || pair.Value.ExpirySlot.Index < 0)
+                weight += node.Weight;
+                linked++;
+                if (node.Id < 0 || !ReferenceEquals(_nodes[node.Id], node) || !_lru.Contains(node.Id) || (!_expiry.Contains(node.Id) && !node.InExpiryQueue))
                 {
-                    return $"entry {pair.Key} is missing from a heap";
+                    return $"entry {node.Key} is missing from the recency or expiry order";
                 }
+            }
+
+            if (linked != _count)
+            {
+                return $"table links {linked} nodes, counted {_count}";
             }
 
             if (weight != _weight)
@@ -323,31 +391,69 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
     internal bool RemoveIfSame(TKey key, TValue expected) => RemoveCore(key, expected, true, CacheEvictionReason.Removed);
 
-    private Task<TValue> JoinFlight(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory)
+    private Task<TValue> JoinFlight(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, LoadFrame? outer)
     {
         while (true)
         {
             if (_flights.TryGetValue(key, out var existing))
             {
+                if (outer is not null)
+                {
+                    // The wait stays recorded until the outer load waits on something else or finishes, or this flight
+                    // finishes: the async caller's await is not visible here.
+                    outer.WaitOn(existing.Frame);
+                    if (LoadFrame.FindWaitPath(existing.Frame, outer) is { } path)
+                    {
+                        outer.StopWaitingOn(existing.Frame);
+                        return Task.FromException<TValue>(new CacheLoadCycleException(path[0], path));
+                    }
+                }
+
                 return existing.Task;
             }
 
-            var flight = new TaskCompletionSource<TValue>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var flight = new LoadFlight<TValue>(new LoadFrame(this, key, outer));
             if (_flights.TryAdd(key, flight))
             {
+                outer?.WaitOn(flight.Frame);
                 _ = RunFlightAsync(key, factory, flight);
                 return flight.Task;
             }
         }
     }
 
-    private async Task RunFlightAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, TaskCompletionSource<TValue> flight)
+    /// <summary>
+    /// A factory (running <paramref name="outer"/>) waits on another flow's load of the same key: refuses the wait when that
+    /// load is itself waiting, through any chain of loads, on <paramref name="outer"/>.
+    /// </summary>
+    private static TValue WaitInsideLoad(LoadFrame outer, LoadFlight<TValue> existing)
+    {
+        outer.WaitOn(existing.Frame);
+        try
+        {
+            if (LoadFrame.FindWaitPath(existing.Frame, outer) is { } path)
+            {
+                throw new CacheLoadCycleException(path[0], path);
+            }
+
+            return existing.Task.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            outer.StopWaitingOn(existing.Frame);
+        }
+    }
+
+    private async Task RunFlightAsync(TKey key, Func<TKey, CancellationToken, ValueTask<TValue>> factory, LoadFlight<TValue> flight)
     {
         try
         {
             // A flight that finished between this caller's miss and its TryAdd has already cached the value.
             if (!TryGetLive(key, out var value))
             {
+                // Marks this flow as loading the key; being set inside this async method, it flows into the factory and
+                // is undone for the caller when the method first yields or returns.
+                LoadFrame.Current = flight.Frame;
                 value = await factory(key, CancellationToken.None).ConfigureAwait(false);
                 Set(key, value);
             }
@@ -364,14 +470,44 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
         finally
         {
-            _flights.TryRemove(new KeyValuePair<TKey, TaskCompletionSource<TValue>>(key, flight));
+            flight.Frame.Finish();
+            _flights.TryRemove(new KeyValuePair<TKey, LoadFlight<TValue>>(key, flight));
         }
+    }
+
+    /// <summary>
+    /// Returns the error to raise when <paramref name="key"/> of this cache is already loading on the current flow (the
+    /// caller would wait on its own load), or <see langword="null"/>. Runs only on a miss inside a factory.
+    /// </summary>
+    private CacheLoadCycleException? FindCycle(LoadFrame innermost, TKey key)
+    {
+        var comparer = _flights.Comparer;
+        for (var frame = innermost; frame is not null; frame = frame.Outer)
+        {
+            if (ReferenceEquals(frame.Cache, this) && comparer.Equals((TKey)frame.Key, key))
+            {
+                var path = new List<string?> { key.ToString() };
+                for (var step = innermost; ; step = step.Outer!)
+                {
+                    path.Add(step.Key.ToString());
+                    if (ReferenceEquals(step, frame))
+                    {
+                        break;
+                    }
+                }
+
+                path.Reverse();
+                return new CacheLoadCycleException(key.ToString(), path);
+            }
+        }
+
+        return null;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool TryGetLive(TKey key, [MaybeNullWhen(false)] out TValue value)
     {
-        if (_map.TryGetValue(key, out var node))
+        if (_map.Find(key) is { } node)
         {
             var now = Now();
             if (now < Volatile.Read(ref node.ExpiresAt))
@@ -416,15 +552,22 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
 
         var expiresAt = slidingTicks == 0 ? absolute : Math.Min(absolute, SaturatingAdd(now, slidingTicks));
-        var node = new CacheNode<TKey, TValue>(key, value, weight, slidingTicks, absolute, expiresAt);
+        var hash = _map.Hash(key);
+        var node = new CacheNode<TKey, TValue>(key, hash, value, weight, slidingTicks, absolute, expiresAt);
 
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         lock (_writeLock)
         {
-            if (_map.TryGetValue(key, out var existing))
+            var existing = _map.FindLocked(key, hash);
+            if (existing is not null)
             {
-                // The new node overwrites the map slot below, so readers see the old value or the new one, never neither.
+                // The new node takes the old one's place in the table below, so readers see the old value or the new one,
+                // never neither.
                 Detach(existing, CacheEvictionReason.Replaced, ref evicted, unpublish: expiresAt <= now);
+                if (expiresAt <= now)
+                {
+                    existing = null;
+                }
             }
 
             PurgeExpired(now, ref evicted);
@@ -443,18 +586,19 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                 // Make room first, then publish: no thread can ever see more than the caps.
                 while (_count >= _capacity)
                 {
-                    Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Capacity, ref evicted);
+                    Detach(PeekFresh(_lru, lru: true, _count)!, CacheEvictionReason.Capacity, ref evicted);
                 }
 
                 while (_weight > _weightCap - weight)
                 {
-                    Detach(_lru.PeekFresh(_count)!, CacheEvictionReason.Weight, ref evicted);
+                    Detach(PeekFresh(_lru, lru: true, _count)!, CacheEvictionReason.Weight, ref evicted);
                 }
 
                 node.Stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
-                _map[key] = node;
-                _lru.Push(node);
-                _expiry.Push(node);
+                _map.Publish(node, existing);
+                AssignId(node);
+                _lru.Push(node.Id, node.Stamp);
+                AddToExpiryOrder(node);
                 Volatile.Write(ref _count, _count + 1);
                 Volatile.Write(ref _weight, _weight + weight);
             }
@@ -469,7 +613,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         var removed = false;
         lock (_writeLock)
         {
-            if (_map.TryGetValue(key, out var node)
+            if (_map.FindLocked(key, _map.Hash(key)) is { } node
                 && (!onlyIfSame || EqualityComparer<TValue>.Default.Equals(node.Value, expected)))
             {
                 Detach(node, reason, ref evicted);
@@ -486,7 +630,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private int PurgeExpired(long now, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted)
     {
         var purged = 0;
-        while (_expiry.PeekFresh(_count) is { } soonest && Volatile.Read(ref soonest.ExpiresAt) <= now)
+        while (_expiryQueueHead is { } oldest && oldest.ExpiresAt <= now)
+        {
+            Detach(oldest, CacheEvictionReason.Expired, ref evicted);
+            purged++;
+        }
+
+        while (PeekFresh(_expiry, lru: false, _count) is { } soonest && Volatile.Read(ref soonest.ExpiresAt) <= now)
         {
             Detach(soonest, CacheEvictionReason.Expired, ref evicted);
             purged++;
@@ -500,11 +650,12 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         // Unpublish before the counters drop, so a reader never finds an entry the counters no longer include.
         if (unpublish)
         {
-            _map.TryRemove(new KeyValuePair<TKey, CacheNode<TKey, TValue>>(node.Key, node));
+            _map.Remove(node);
         }
 
-        _lru.Remove(node);
-        _expiry.Remove(node);
+        _lru.Remove(node.Id);
+        RemoveFromExpiryOrder(node);
+        ReleaseId(node);
         Volatile.Write(ref _count, _count - 1);
         Volatile.Write(ref _weight, _weight - node.Weight);
         _metrics.Evicted(reason);
@@ -512,6 +663,120 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         {
             (evicted ??= []).Add((node, reason));
         }
+    }
+
+    /// <summary>
+    /// Returns the node with the smallest live value (recency stamp or expiry) in <paramref name="heap"/>, re-keying stale
+    /// roots on the way: readers move those values forward without the lock, and because they only grow, a root whose key
+    /// equals its live value is the true minimum. <paramref name="budget"/> bounds the re-keying so readers racing ahead
+    /// cannot keep a writer busy; when it runs out the current root is returned.
+    /// </summary>
+    private CacheNode<TKey, TValue>? PeekFresh(IdHeap heap, bool lru, int budget)
+    {
+        while (heap.Count > 0)
+        {
+            var node = _nodes[heap.RootId]!;
+            var current = lru ? Volatile.Read(ref node.Stamp) : Volatile.Read(ref node.ExpiresAt);
+            if (current == heap.RootKey || budget-- <= 0)
+            {
+                return node;
+            }
+
+            heap.RekeyRoot(current);
+        }
+
+        return null;
+    }
+
+    private void AssignId(CacheNode<TKey, TValue> node)
+    {
+        int id;
+        if (_freeIdCount > 0)
+        {
+            id = _freeIds[--_freeIdCount];
+        }
+        else
+        {
+            id = _nextId++;
+            if (id == _nodes.Length)
+            {
+                var size = (int)Math.Min(Math.Max(16L, _nodes.Length * 2L), _capacity);
+                Array.Resize(ref _nodes, size);
+                Array.Resize(ref _freeIds, size);
+                _lru.EnsureIds(size);
+                _expiry.EnsureIds(size);
+            }
+        }
+
+        node.Id = id;
+        _nodes[id] = node;
+    }
+
+    private void ReleaseId(CacheNode<TKey, TValue> node)
+    {
+        // Dropping the table's reference is what lets a removed value be collected.
+        _nodes[node.Id] = null;
+        _freeIds[_freeIdCount++] = node.Id;
+        node.Id = -1;
+    }
+
+    /// <summary>
+    /// A node with a fixed expiry that is not earlier than the queue's newest joins the queue in O(1); that is every write
+    /// with the cache's default, non-sliding time to live. Sliding entries and entries with an earlier expiry go to the heap.
+    /// </summary>
+    private void AddToExpiryOrder(CacheNode<TKey, TValue> node)
+    {
+        if (node.SlidingTicks != 0 || (_expiryQueueTail is { } tail && node.ExpiresAt < tail.ExpiresAt))
+        {
+            _expiry.Push(node.Id, node.ExpiresAt);
+            return;
+        }
+
+        node.InExpiryQueue = true;
+        node.ExpiryPrevious = _expiryQueueTail;
+        if (_expiryQueueTail is null)
+        {
+            _expiryQueueHead = node;
+        }
+        else
+        {
+            _expiryQueueTail.ExpiryNext = node;
+        }
+
+        _expiryQueueTail = node;
+        _expiryQueueCount++;
+    }
+
+    private void RemoveFromExpiryOrder(CacheNode<TKey, TValue> node)
+    {
+        if (!node.InExpiryQueue)
+        {
+            _expiry.Remove(node.Id);
+            return;
+        }
+
+        if (node.ExpiryPrevious is { } previous)
+        {
+            previous.ExpiryNext = node.ExpiryNext;
+        }
+        else
+        {
+            _expiryQueueHead = node.ExpiryNext;
+        }
+
+        if (node.ExpiryNext is { } next)
+        {
+            next.ExpiryPrevious = node.ExpiryPrevious;
+        }
+        else
+        {
+            _expiryQueueTail = node.ExpiryPrevious;
+        }
+
+        node.ExpiryPrevious = null;
+        node.ExpiryNext = null;
+        node.InExpiryQueue = false;
+        _expiryQueueCount--;
     }
 
     private void Notify(List<(CacheNode<TKey, TValue> Node, CacheEvictionReason Reason)>? evicted)

@@ -1,5 +1,6 @@
 using Resilience.Locks.Redis;
 using Resilience.Locks.Telemetry;
+using System.Runtime.CompilerServices;
 using StackExchange.Redis;
 
 namespace Resilience.Locks;
@@ -7,7 +8,8 @@ namespace Resilience.Locks;
 /// <summary>
 /// One lease on one resource. Dispose it (sync or async) to release: a compare-and-delete on this lease's secret token that
 /// never touches another holder's lock. <see cref="LostToken"/> fires when the lease is lost: its TTL ran out (measured from
-/// before the acquire was sent), or an extension found the key gone or owned by another.
+/// before the acquire was sent, less <see cref="RedisLockOptions.ExpirySafetyMargin"/>), or an extension found the key gone or
+/// owned by another.
 /// </summary>
 public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
 {
@@ -16,6 +18,8 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _lost;
     private readonly CancellationTokenSource? _renewal;
     private long _expiresAtTicks;
+    private long _lostAtTicks;
+    private CancellationTokenSource? _workCancel;
     private int _released;
     private int _lostCounted;
 
@@ -25,6 +29,8 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         string ownerId,
         string lockKey,
         string value,
+        RedisKey[] scriptKeys,
+        RedisValue[] scriptArgs,
         long fencingToken,
         TimeSpan ttl,
         long acquiredTimestamp,
@@ -35,12 +41,16 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         OwnerId = ownerId;
         LockKey = lockKey;
         Value = value;
+        ScriptKeys = scriptKeys;
+        ScriptArgs = scriptArgs;
         FencingToken = fencingToken;
         Ttl = ttl;
         _acquiredTimestamp = acquiredTimestamp;
         AcquiredAt = acquiredAt;
         _expiresAtTicks = (acquiredAt + ttl).UtcTicks;
-        var left = ttl - provider.Time.GetElapsedTime(acquiredTimestamp);
+        var margin = MarginFor(ttl);
+        _lostAtTicks = (acquiredAt + ttl - margin).UtcTicks;
+        var left = ttl - margin - provider.Time.GetElapsedTime(acquiredTimestamp);
         _lost = new CancellationTokenSource(left > TimeSpan.Zero ? left : TimeSpan.Zero, provider.Time);
         LostToken = _lost.Token;
         LostToken.UnsafeRegister(static state => ((RedisLockHandle)state!).OnLost(), this);
@@ -72,11 +82,43 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     /// <summary>When the lease expires unless renewed, as seen by this process (from before the acquire or last extension was sent).</summary>
     public DateTimeOffset ExpiresAt => new(Volatile.Read(ref _expiresAtTicks), TimeSpan.Zero);
 
-    /// <summary>Fires when the lease is lost (expired, or found gone or taken at an extension). Not fired by a normal release.</summary>
+    /// <summary>
+    /// When this process treats the lease as lost: <see cref="ExpiresAt"/> less the safety margin
+    /// (<see cref="RedisLockOptions.ExpirySafetyMargin"/>, at most half the TTL).
+    /// </summary>
+    public DateTimeOffset LostAt => new(Volatile.Read(ref _lostAtTicks), TimeSpan.Zero);
+
+    /// <summary>
+    /// Fires when the lease is lost: at <see cref="LostAt"/> (a safety margin before <see cref="ExpiresAt"/>, so that timer
+    /// lateness does not let it fire after Redis expired the key), or when an extension finds the key gone or taken. Not fired
+    /// by a normal release. A timer callback can still run late on a starved thread pool; <see cref="IsLost"/> never is.
+    /// </summary>
     public CancellationToken LostToken { get; }
 
-    /// <summary>Whether the lease has been lost.</summary>
-    public bool IsLost => LostToken.IsCancellationRequested;
+    /// <summary>
+    /// Whether the lease has been lost. Compares the <see cref="TimeProvider"/>'s clock with <see cref="LostAt"/> on every read,
+    /// so it turns <see langword="true"/> no later than Redis expires the key even if the <see cref="LostToken"/> timer is late
+    /// (reading it then also fires <see cref="LostToken"/>, its callbacks on the thread pool). After a normal release it stays
+    /// <see langword="false"/> unless the lease had been lost before.
+    /// </summary>
+    public bool IsLost
+    {
+        get
+        {
+            if (LostToken.IsCancellationRequested)
+            {
+                return true;
+            }
+
+            if (IsReleased || _provider.Time.GetUtcNow().UtcTicks < Volatile.Read(ref _lostAtTicks))
+            {
+                return false;
+            }
+
+            MarkLostAsync();
+            return true;
+        }
+    }
 
     /// <summary>Whether release has begun.</summary>
     public bool IsReleased => Volatile.Read(ref _released) != 0;
@@ -84,6 +126,12 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     internal string LockKey { get; }
 
     internal string Value { get; }
+
+    /// <summary>The acquire's KEYS (lock, fence) and ARGV (value, TTL), reused by release: its script reads only KEYS[1] and ARGV[1].</summary>
+    internal RedisKey[] ScriptKeys { get; }
+
+    /// <summary>See <see cref="ScriptKeys"/>.</summary>
+    internal RedisValue[] ScriptArgs { get; }
 
     internal TimeSpan HeldFor => _provider.Time.GetElapsedTime(_acquiredTimestamp);
 
@@ -136,10 +184,12 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
             return false;
         }
 
+        var margin = MarginFor(length);
+        Volatile.Write(ref _lostAtTicks, (sentAtUtc + length - margin).UtcTicks);
         Volatile.Write(ref _expiresAtTicks, (sentAtUtc + length).UtcTicks);
         try
         {
-            var left = length - time.GetElapsedTime(sentAt);
+            var left = length - margin - time.GetElapsedTime(sentAt);
             _lost.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         }
         catch (ObjectDisposedException)
@@ -157,42 +207,62 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
     /// </summary>
     /// <param name="cancellationToken">Stops the retries (the first attempt is always sent).</param>
     /// <returns>What the release did.</returns>
-    public async ValueTask<LockReleaseOutcome> ReleaseAsync(CancellationToken cancellationToken = default)
-    {
-        if (!BeginRelease())
-        {
-            return LockReleaseOutcome.AlreadyReleased;
-        }
-
-        try
-        {
-            return await _provider.ReleaseAsync(this, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _lost.Dispose();
-        }
-    }
+    public ValueTask<LockReleaseOutcome> ReleaseAsync(CancellationToken cancellationToken = default) =>
+        BeginRelease() ? _provider.ReleaseAsync(this, cancellationToken) : new(LockReleaseOutcome.AlreadyReleased);
 
     /// <summary>Releases the lease; see <see cref="ReleaseAsync"/>.</summary>
-    /// <returns>A task that completes after the release.</returns>
-    public async ValueTask DisposeAsync() => await ReleaseAsync().ConfigureAwait(false);
+    /// <returns>A task that completes after the release; pooled, so await it once (as <c>await using</c> does).</returns>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask DisposeAsync()
+    {
+        if (BeginRelease())
+        {
+            await _provider.ReleaseAsync(this, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Releases the lease synchronously (blocking on Redis); see <see cref="ReleaseAsync"/>.</summary>
     public void Dispose()
     {
-        if (!BeginRelease())
-        {
-            return;
-        }
-
-        try
+        if (BeginRelease())
         {
             _provider.Release(this);
         }
-        finally
+    }
+
+    /// <summary>Called by the provider once the release command has finished (whatever its outcome).</summary>
+    internal void EndRelease() => _lost.Dispose();
+
+    /// <summary>
+    /// Makes a release of this handle from any path (another thread's <see cref="ReleaseAsync"/> or dispose) cancel
+    /// <paramref name="work"/>; <see langword="null"/> detaches. Used by <c>RunAsync</c> so its work stops when the lease ends.
+    /// </summary>
+    internal void CancelOnRelease(CancellationTokenSource? work)
+    {
+        Volatile.Write(ref _workCancel, work);
+        if (work is not null && IsReleased && Interlocked.CompareExchange(ref _workCancel, null, work) == work)
         {
-            _lost.Dispose();
+            CancelQuietly(work);
+        }
+    }
+
+    private TimeSpan MarginFor(TimeSpan ttl)
+    {
+        var margin = _provider.Options.ExpirySafetyMargin;
+        var half = ttl / 2;
+        return margin < half ? margin : half;
+    }
+
+    private static void CancelQuietly(CancellationTokenSource source)
+    {
+        try
+        {
+            // Callbacks (the work's continuations) run on the thread pool, not inside the releasing caller.
+            _ = source.CancelAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The work ended meanwhile.
         }
     }
 
@@ -201,6 +271,11 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         if (Interlocked.Exchange(ref _released, 1) != 0)
         {
             return false;
+        }
+
+        if (Interlocked.Exchange(ref _workCancel, null) is { } work)
+        {
+            CancelQuietly(work);
         }
 
         if (_renewal is not null)
@@ -220,6 +295,18 @@ public sealed class RedisLockHandle : IAsyncDisposable, IDisposable
         try
         {
             _lost.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Released meanwhile.
+        }
+    }
+
+    private void MarkLostAsync()
+    {
+        try
+        {
+            _ = _lost.CancelAsync();
         }
         catch (ObjectDisposedException)
         {

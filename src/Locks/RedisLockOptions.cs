@@ -18,7 +18,8 @@ public sealed class RedisLockOptions
     /// <summary>
     /// Prefix of every Redis key of this lock name. Keys are <c>{KeyPrefix:resource}:lock</c> and
     /// <c>{KeyPrefix:resource}:fence</c>, hash-tagged so a resource's keys share one Redis Cluster slot.
-    /// Must not contain <c>{</c> or <c>}</c>. Default <c>"lock"</c>; the DI registration of a named instance uses the name.
+    /// Must not contain <c>{</c>, <c>}</c> or <c>:</c> (so the first <c>:</c> of a key always ends the prefix and two lock names never
+    /// share keys), nor a lone UTF-16 surrogate; at most <see cref="MaxKeyPrefixLength"/> characters (a named registration whose name contains <c>:</c> must set it explicitly). Default <c>"lock"</c>; the DI registration of a named instance uses the name.
     /// </summary>
     public string KeyPrefix { get; set; } = "lock";
 
@@ -30,6 +31,14 @@ public sealed class RedisLockOptions
 
     /// <summary>Redis database number; <c>-1</c> (the default) uses the connection's default database.</summary>
     public int Database { get; set; } = -1;
+
+    /// <summary>
+    /// How long before the computed expiry (<see cref="RedisLockHandle.ExpiresAt"/>) a lease is treated as lost:
+    /// <see cref="RedisLockHandle.IsLost"/> turns true and <see cref="RedisLockHandle.LostToken"/> fires this much earlier, so
+    /// timer lateness and Redis's millisecond expiry rounding cannot let another owner take the lock while the handle still
+    /// looks valid. Capped at half of each lease's TTL. Default 20 ms; zero to 1 s.
+    /// </summary>
+    public TimeSpan ExpirySafetyMargin { get; set; } = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Fixed or adaptive TTL. Default <see cref="LockTtlMode.Adaptive"/>.</summary>
     public LockTtlMode TtlMode { get; set; } = LockTtlMode.Adaptive;

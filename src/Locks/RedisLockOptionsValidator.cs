@@ -55,9 +55,13 @@ public sealed class RedisLockOptionsValidator : IValidateOptions<RedisLockOption
         {
             errors.Add($"{P}{nameof(o.KeyPrefix)} has {o.KeyPrefix.Length} characters; at most {RedisLockOptions.MaxKeyPrefixLength} are allowed.");
         }
-        else if (o.KeyPrefix.AsSpan().IndexOfAny('{', '}') >= 0)
+        else if (o.KeyPrefix.AsSpan().IndexOfAny('{', '}', ':') >= 0)
         {
-            errors.Add($"{P}{nameof(o.KeyPrefix)} ('{o.KeyPrefix}') must not contain '{{' or '}}': the keys' hash tag is built from it.");
+            errors.Add($"{P}{nameof(o.KeyPrefix)} ('{o.KeyPrefix}') must not contain '{{', '}}' or ':': the keys' hash tag is built from it, and ':' separates it from the resource name (a prefix with ':' would let two lock names share keys).");
+        }
+        else if (InvalidLockArgumentException.IndexOfLoneSurrogate(o.KeyPrefix) is var lone and >= 0)
+        {
+            errors.Add($"{P}{nameof(o.KeyPrefix)} is not valid UTF-16: a lone surrogate (U+{(int)o.KeyPrefix[lone]:X4}) at index {lone}; Redis keys are UTF-8, where it would become U+FFFD and collide with other prefixes.");
         }
 
         if (!hasMultiplexer && string.IsNullOrWhiteSpace(o.Configuration))
@@ -142,6 +146,11 @@ public sealed class RedisLockOptionsValidator : IValidateOptions<RedisLockOption
         if (o.ReleaseRetryAttempts is < 0 or > 10)
         {
             errors.Add($"{P}{nameof(o.ReleaseRetryAttempts)} ({o.ReleaseRetryAttempts}) must be between 0 and 10.");
+        }
+
+        if (o.ExpirySafetyMargin < TimeSpan.Zero || o.ExpirySafetyMargin > TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"{P}{nameof(o.ExpirySafetyMargin)} ({o.ExpirySafetyMargin}) must be between zero and 1 s.");
         }
 
         if (o.ReleaseRetryDelay < TimeSpan.Zero)

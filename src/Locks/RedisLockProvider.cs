@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
@@ -109,12 +110,14 @@ public sealed class RedisLockProvider : IDisposable
     /// <summary>
     /// Tries once to take the lock on <paramref name="resource"/> for <paramref name="ownerId"/>: one script, one round trip.
     /// </summary>
-    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace.</param>
-    /// <param name="ownerId">Who takes it, e.g. the authenticated user id; recorded so others can see who holds it. 1-256 characters.</param>
+    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace, valid UTF-16 (no lone surrogate).</param>
+    /// <param name="ownerId">Who takes it, e.g. the authenticated user id; recorded so others can see who holds it. 1-256 characters, not whitespace, valid UTF-16.</param>
     /// <param name="cancellationToken">Cancels the call; if the script was already sent and later succeeds, the lease is released.</param>
-    /// <returns>The handle, or <see langword="null"/> when another lease holds the lock.</returns>
+    /// <returns>The handle, or <see langword="null"/> when another lease holds the lock. The <see cref="ValueTask{TResult}"/> is
+    /// pooled: await it once (or call <see cref="ValueTask{TResult}.AsTask"/> once).</returns>
     /// <exception cref="InvalidLockArgumentException">A name broke a rule; nothing was sent.</exception>
     /// <exception cref="LockBackendException">Redis failed; a compare-and-delete for the own token was sent.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<RedisLockHandle?> TryAcquireAsync(string resource, string ownerId, CancellationToken cancellationToken = default)
     {
         InvalidLockArgumentException.ThrowIfInvalidName(resource, nameof(resource));
@@ -140,14 +143,15 @@ public sealed class RedisLockProvider : IDisposable
     /// Takes the lock on <paramref name="resource"/>, retrying with jittered pauses (and waking early when a lease of this
     /// provider on the same resource is released) until <paramref name="timeout"/>. Transient Redis errors are retried too.
     /// </summary>
-    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace.</param>
-    /// <param name="ownerId">Who takes it. 1-256 characters, not whitespace.</param>
+    /// <param name="resource">The resource, e.g. a user id. 1-256 characters, not whitespace, valid UTF-16 (no lone surrogate).</param>
+    /// <param name="ownerId">Who takes it. 1-256 characters, not whitespace, valid UTF-16 (no lone surrogate).</param>
     /// <param name="timeout">How long to wait; <see cref="RedisLockOptions.AcquireTimeout"/> when <see langword="null"/>; <see cref="TimeSpan.Zero"/> tries once; <see cref="Timeout.InfiniteTimeSpan"/> waits forever.</param>
     /// <param name="cancellationToken">Cancels the wait (an <see cref="OperationCanceledException"/>, distinct from the timeout).</param>
-    /// <returns>The handle.</returns>
+    /// <returns>The handle. The <see cref="ValueTask{TResult}"/> is pooled: await it once.</returns>
     /// <exception cref="LockTimeoutException">Still held at the timeout; names the holder's owner id and when its lease expires.</exception>
     /// <exception cref="LockBackendException">Redis kept failing until the timeout.</exception>
     /// <exception cref="InvalidLockArgumentException">An argument broke a rule; nothing was sent.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<RedisLockHandle> AcquireAsync(string resource, string ownerId, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         InvalidLockArgumentException.ThrowIfInvalidName(resource, nameof(resource));
@@ -208,7 +212,8 @@ public sealed class RedisLockProvider : IDisposable
 
     /// <summary>
     /// Acquires the lock (waiting up to <paramref name="timeout"/>), runs <paramref name="work"/> with a token that fires on the
-    /// caller's cancellation or when the lease is lost, and releases on every path: success, exception, cancellation, loss.
+    /// caller's cancellation, when the lease is lost, or when the handle is released from another path; and releases on every
+    /// path: success, exception, cancellation, loss.
     /// </summary>
     /// <param name="resource">The resource.</param>
     /// <param name="ownerId">The owner id.</param>
@@ -216,7 +221,7 @@ public sealed class RedisLockProvider : IDisposable
     /// <param name="timeout">How long to wait for the lock; see <see cref="AcquireAsync"/>.</param>
     /// <param name="cancellationToken">The caller's token.</param>
     /// <returns>A task that completes after the work and the release.</returns>
-    /// <exception cref="LockLostException">The work was cancelled because the lease was lost.</exception>
+    /// <exception cref="LockLostException">The lease was lost or released elsewhere before the work finished (whether or not the work observed its token).</exception>
     /// <exception cref="LockTimeoutException">The lock stayed held until the timeout; the work did not run.</exception>
     public Task RunAsync(string resource, string ownerId, Func<RedisLockHandle, CancellationToken, Task> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -235,11 +240,11 @@ public sealed class RedisLockProvider : IDisposable
     /// <typeparam name="T">The work's result.</typeparam>
     /// <param name="resource">The resource.</param>
     /// <param name="ownerId">The owner id.</param>
-    /// <param name="work">The work; receives the handle and a token linked to the caller's and to the lost token.</param>
+    /// <param name="work">The work; receives the handle and a token that fires on the caller's cancellation, on loss and on a release from another path.</param>
     /// <param name="timeout">How long to wait for the lock; see <see cref="AcquireAsync"/>.</param>
     /// <param name="cancellationToken">The caller's token.</param>
     /// <returns>The work's result.</returns>
-    /// <exception cref="LockLostException">The work was cancelled because the lease was lost.</exception>
+    /// <exception cref="LockLostException">The lease was lost or released elsewhere before the work finished (whether or not the work observed its token).</exception>
     /// <exception cref="LockTimeoutException">The lock stayed held until the timeout; the work did not run.</exception>
     public async Task<T> RunAsync<T>(string resource, string ownerId, Func<RedisLockHandle, CancellationToken, Task<T>> work, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
@@ -247,15 +252,32 @@ public sealed class RedisLockProvider : IDisposable
         var handle = await AcquireAsync(resource, ownerId, timeout, cancellationToken).ConfigureAwait(false);
         await using (handle.ConfigureAwait(false))
         {
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handle.LostToken);
-            try
+            T result;
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, handle.LostToken))
             {
-                return await work(handle, linked.Token).ConfigureAwait(false);
+                handle.CancelOnRelease(linked);
+                try
+                {
+                    result = await work(handle, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && (handle.IsReleased || handle.IsLost))
+                {
+                    throw new LockLostException(resource, handle.FencingToken, ex, wasReleased: !handle.LostToken.IsCancellationRequested);
+                }
+                finally
+                {
+                    handle.CancelOnRelease(null);
+                }
             }
-            catch (OperationCanceledException ex) when (handle.LostToken.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+
+            // The work finished, but if the lease ended before it did (released elsewhere, or lost), its writes were not
+            // protected: report that rather than hand back a result computed while another owner may have held the lock.
+            if (handle.IsReleased || handle.IsLost)
             {
-                throw new LockLostException(resource, handle.FencingToken, ex);
+                throw new LockLostException(resource, handle.FencingToken, null, wasReleased: !handle.LostToken.IsCancellationRequested);
             }
+
+            return result;
         }
     }
 
@@ -386,6 +408,7 @@ public sealed class RedisLockProvider : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<LockReleaseOutcome> ReleaseAsync(RedisLockHandle handle, CancellationToken cancellationToken)
     {
         long result;
@@ -393,7 +416,7 @@ public sealed class RedisLockProvider : IDisposable
         {
             try
             {
-                result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, [handle.LockKey], [handle.Value]).ConfigureAwait(false);
+                result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
             }
             catch (Exception ex) when (IsTransient(ex) && Options.ReleaseRetryAttempts > 0 && handle.RemainingValidity > TimeSpan.Zero
                                        && !cancellationToken.IsCancellationRequested)
@@ -401,9 +424,9 @@ public sealed class RedisLockProvider : IDisposable
                 using var budget = new CancellationTokenSource(handle.RemainingValidity, Time);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(budget.Token, cancellationToken);
                 result = await _releaseRetry.ExecuteAsync(
-                    static async (state, token) => (long)await state.Db.ScriptEvaluateAsync(LockScripts.Release, [state.Key], [state.Value])
+                    static async (state, token) => (long)await state.Db.ScriptEvaluateAsync(LockScripts.Release, state.Keys, state.Args)
                         .WaitAsync(token).ConfigureAwait(false),
-                    (Db: _db, Key: (RedisKey)handle.LockKey, Value: (RedisValue)handle.Value),
+                    (Db: _db, Keys: handle.ScriptKeys, Args: handle.ScriptArgs),
                     linked.Token).ConfigureAwait(false);
             }
         }
@@ -411,6 +434,10 @@ public sealed class RedisLockProvider : IDisposable
         {
             LockLog.ReleaseFailed(Logger, ex, Name, handle.Resource, handle.FencingToken);
             return LockReleaseOutcome.Failed;
+        }
+        finally
+        {
+            handle.EndRelease();
         }
 
         return Released(handle, result);
@@ -423,14 +450,14 @@ public sealed class RedisLockProvider : IDisposable
         {
             try
             {
-                result = (long)_db.ScriptEvaluate(LockScripts.Release, [handle.LockKey], [handle.Value]);
+                result = (long)_db.ScriptEvaluate(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs);
             }
             catch (Exception ex) when (IsTransient(ex) && Options.ReleaseRetryAttempts > 0 && handle.RemainingValidity > TimeSpan.Zero)
             {
                 using var budget = new CancellationTokenSource(handle.RemainingValidity, Time);
                 result = _releaseRetry.Execute(
-                    static (state, _) => (long)state.Db.ScriptEvaluate(LockScripts.Release, [state.Key], [state.Value]),
-                    (Db: _db, Key: (RedisKey)handle.LockKey, Value: (RedisValue)handle.Value),
+                    static (state, _) => (long)state.Db.ScriptEvaluate(LockScripts.Release, state.Keys, state.Args),
+                    (Db: _db, Keys: handle.ScriptKeys, Args: handle.ScriptArgs),
                     budget.Token);
             }
         }
@@ -438,6 +465,10 @@ public sealed class RedisLockProvider : IDisposable
         {
             LockLog.ReleaseFailed(Logger, ex, Name, handle.Resource, handle.FencingToken);
             return LockReleaseOutcome.Failed;
+        }
+        finally
+        {
+            handle.EndRelease();
         }
 
         return Released(handle, result);
@@ -464,7 +495,8 @@ public sealed class RedisLockProvider : IDisposable
         return LockReleaseOutcome.AlreadyExpired;
     }
 
-    private async Task<Attempt> AttemptAsync(string resource, string ownerId, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<Attempt> AttemptAsync(string resource, string ownerId, CancellationToken cancellationToken)
     {
         if (_scriptsLoaded is null)
         {
@@ -475,13 +507,14 @@ public sealed class RedisLockProvider : IDisposable
         var lockKey = LockKeys.LockKey(_prefix, resource);
         RedisKey[] keys = [lockKey, LockKeys.FenceKey(_prefix, resource)];
         var value = LockKeys.NewValue(ownerId);
+        RedisValue[] args = [value, (long)Math.Ceiling(ttl.TotalMilliseconds)];
         var sentAt = Time.GetTimestamp();
         var sentAtUtc = Time.GetUtcNow();
         Task<RedisResult> pending;
         RedisResult reply;
         try
         {
-            pending = _db.ScriptEvaluateAsync(LockScripts.Acquire, keys, [value, (long)Math.Ceiling(ttl.TotalMilliseconds)]);
+            pending = _db.ScriptEvaluateAsync(LockScripts.Acquire, keys, args);
             reply = cancellationToken.CanBeCanceled
                 ? await pending.WaitAsync(cancellationToken).ConfigureAwait(false)
                 : await pending.ConfigureAwait(false);
@@ -504,7 +537,7 @@ public sealed class RedisLockProvider : IDisposable
         var parts = (RedisResult[])reply!;
         if ((long)parts[0] == 1)
         {
-            var handle = new RedisLockHandle(this, resource, ownerId, lockKey, value, (long)parts[1], ttl, sentAt, sentAtUtc);
+            var handle = new RedisLockHandle(this, resource, ownerId, lockKey, value, keys, args, (long)parts[1], ttl, sentAt, sentAtUtc);
             if (Logger.IsEnabled(LogLevel.Debug))
             {
                 LockLog.Acquired(Logger, Name, resource, ownerId, handle.FencingToken, ttl.TotalSeconds);

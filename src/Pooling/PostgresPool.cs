@@ -16,12 +16,16 @@ namespace Resilience.Pooling;
 /// first-out for at most <see cref="PostgresPoolOptions.AcquireTimeout"/>; physical connections are retired after
 /// <see cref="PostgresPoolOptions.MaxUses"/> leases, a jittered <see cref="PostgresPoolOptions.MaxLifetime"/> or
 /// <see cref="PostgresPoolOptions.IdleTimeout"/>, only while idle. Return a connection with <c>Dispose</c>/<c>Close</c>
-/// (<c>await using</c>); do not reopen a connection after closing it, rent a new one.
+/// (<c>await using</c>). A returned connection object is disposed by the pool: reopening it throws
+/// <see cref="ObjectDisposedException"/> (an <see cref="InvalidOperationException"/>); rent a new one.
 /// </summary>
 /// <remarks>
-/// It is a <see cref="DbDataSource"/>, so code that takes a <see cref="DbDataSource"/> can use it unchanged
-/// (<see cref="DbDataSource.OpenConnectionAsync(CancellationToken)"/> and <see cref="DbDataSource.CreateCommand(string?)"/>
-/// go through the pool). Each of the <c>MaxSize</c> slots owns a one-connection Npgsql data source, which is how a
+/// It is a <see cref="DbDataSource"/>, so code that takes a <see cref="DbDataSource"/> can use it unchanged:
+/// <see cref="DbDataSource.OpenConnectionAsync(CancellationToken)"/>, <see cref="DbDataSource.OpenConnection"/>,
+/// <see cref="DbDataSource.CreateCommand(string?)"/> and <see cref="DbDataSource.CreateBatch"/> go through the pool
+/// (commands and batches rent a connection per execution and cannot be prepared or given a connection or transaction).
+/// <see cref="DbDataSource.CreateConnection"/> throws <see cref="NotSupportedException"/>. Do not <c>Clone()</c> a rented
+/// connection: the clone would bypass the pool. Each of the <c>MaxSize</c> slots owns a one-connection Npgsql data source, which is how a
 /// single physical connection can be retired without touching the others.
 /// </remarks>
 public sealed class PostgresPool : DbDataSource
@@ -174,7 +178,8 @@ public sealed class PostgresPool : DbDataSource
     /// <summary>
     /// Rents an open connection: immediately when a slot is idle, otherwise after waiting first-in first-out. Dispose it to
     /// return it. Throws <see cref="PoolAcquireTimeoutException"/> after <see cref="PostgresPoolOptions.AcquireTimeout"/>,
-    /// and <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> is cancelled.
+    /// and <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> is cancelled. Once closed or
+    /// disposed, the connection object is disposed and cannot be reopened (<see cref="ObjectDisposedException"/>).
     /// </summary>
     public new ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken = default) =>
         RentCore(_options.CaptureRentStackTrace ? new StackTrace(1, true) : null, cancellationToken);
@@ -274,8 +279,7 @@ public sealed class PostgresPool : DbDataSource
     protected override DbCommand CreateDbCommand(string? commandText = null) => new PooledCommand(this, commandText);
 
     /// <inheritdoc />
-    protected override DbBatch CreateDbBatch() =>
-        throw new NotSupportedException($"Pool '{Name}': rent a connection and use connection.CreateBatch().");
+    protected override DbBatch CreateDbBatch() => new PooledBatch(this);
 
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
@@ -351,6 +355,12 @@ public sealed class PostgresPool : DbDataSource
         }
 
         connection.StateChange -= slot.OnStateChange;
+
+        // The object is done for: disposing it makes a later Open/OpenAsync on it throw ObjectDisposedException (an
+        // InvalidOperationException) before it reaches the slot's one-connection data source. Otherwise a reopen would
+        // take the slot's physical connection behind the pool's back, and the next renter of this slot would wait on
+        // Npgsql's internal pool (its Timeout) instead of the pool's AcquireTimeout. Close and Dispose are idempotent.
+        connection.Dispose();
         var now = _time.GetTimestamp();
         if (_metrics.UseTimeEnabled)
         {

@@ -9,6 +9,12 @@ public sealed class PostgresPoolOptions
     public const int MaxSizeWithoutOptIn = 10;
 
     /// <summary>
+    /// The largest <see cref="MaxSize"/> accepted at all, even with <see cref="AllowMaxSizeAbove10"/>: 1,000. Each slot owns
+    /// its own Npgsql data source, and no PostgreSQL server admits that many connections from one worker's pool in practice.
+    /// </summary>
+    public const int MaxSizeLimit = 1000;
+
+    /// <summary>
     /// Npgsql connection string of the target (PostgreSQL or PgBouncer). Required. Pooling keywords in it
     /// (<c>Max Pool Size</c>, <c>Minimum Pool Size</c>) are replaced by the pool's own.
     /// </summary>
@@ -17,7 +23,10 @@ public sealed class PostgresPoolOptions
     /// <summary>Pool name used in metric tags, messages and logs. Default: the DI name, or <c>"default"</c>.</summary>
     public string? Name { get; set; }
 
-    /// <summary>Most physical connections open at once. Default 8; above 10 requires <see cref="AllowMaxSizeAbove10"/>.</summary>
+    /// <summary>
+    /// Most physical connections open at once. Default 8; 1 to 10 without opt-in; above 10 requires
+    /// <see cref="AllowMaxSizeAbove10"/>; never above <see cref="MaxSizeLimit"/> (1,000).
+    /// </summary>
     public int MaxSize { get; set; } = 8;
 
     /// <summary>Opt-in for <see cref="MaxSize"/> above 10. Default <see langword="false"/>.</summary>

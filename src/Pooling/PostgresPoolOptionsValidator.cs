@@ -43,6 +43,10 @@ public sealed class PostgresPoolOptionsValidator : IValidateOptions<PostgresPool
         {
             problems.Add($"MaxSize must be at least 1 (was {options.MaxSize}).");
         }
+        else if (options.MaxSize > PostgresPoolOptions.MaxSizeLimit)
+        {
+            problems.Add($"MaxSize must be at most {PostgresPoolOptions.MaxSizeLimit} (was {options.MaxSize}), even with AllowMaxSizeAbove10.");
+        }
         else if (options.MaxSize > PostgresPoolOptions.MaxSizeWithoutOptIn && !options.AllowMaxSizeAbove10)
         {
             problems.Add($"MaxSize {options.MaxSize} is above {PostgresPoolOptions.MaxSizeWithoutOptIn}; set AllowMaxSizeAbove10 = true if the fleet budget really allows it.");

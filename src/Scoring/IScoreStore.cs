@@ -42,12 +42,14 @@ public interface IScoreStore
     /// <param name="concept">Which score.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The row, or <see langword="null"/> when no event has been applied for it.</returns>
+    /// <exception cref="ScoreValidationException">An id is null or is text PostgreSQL cannot store (a NUL character, a lone surrogate); no SQL ran.</exception>
     Task<ScoreProjection?> GetAsync(string userId, string concept, CancellationToken cancellationToken = default);
 
     /// <summary>Lists every projection row in <paramref name="scope"/> that differs from the fold of the event log. Empty when clean.</summary>
     /// <param name="scope">Which users and concepts; <see langword="null"/> for everything.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The mismatches, ordered by user and concept.</returns>
+    /// <exception cref="ScoreValidationException">A scope value is null or is text PostgreSQL cannot store; no SQL ran.</exception>
     Task<IReadOnlyList<ScoreMismatch>> VerifyAsync(ScoreScope? scope = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -57,5 +59,6 @@ public interface IScoreStore
     /// <param name="scope">Which users and concepts; <see langword="null"/> for everything.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The repaired rows, with the values before and after; empty when the projection already matched.</returns>
+    /// <exception cref="ScoreValidationException">A scope value is null or is text PostgreSQL cannot store; no SQL ran.</exception>
     Task<IReadOnlyList<ScoreMismatch>> RebuildAsync(ScoreScope? scope = null, CancellationToken cancellationToken = default);
 }

@@ -8,7 +8,7 @@ namespace Resilience.Scoring;
 /// <param name="UserId">Whose score changes. Not empty.</param>
 /// <param name="Concept">Which score of the user changes (a skill, a topic). Not empty.</param>
 /// <param name="Kind">Whether <paramref name="Value"/> is added or replaces the score.</param>
-/// <param name="Value">The delta (<see cref="ScoreChangeKind.Add"/>) or the new score (<see cref="ScoreChangeKind.Set"/>); finite and within the configured range.</param>
+/// <param name="Value">The delta (<see cref="ScoreChangeKind.Add"/>) or the new score (<see cref="ScoreChangeKind.Set"/>); finite, within the configured range, and stored exactly: at most <see cref="ScoringOptions.MaxSignificantDigits"/> significant digits and <see cref="ScoringOptions.MaxDecimalPlaces"/> decimal places, else refused as <see cref="ScoreRejectionReason.TooPrecise"/> (never rounded).</param>
 public sealed record ScoreEvent(string EventId, string UserId, string Concept, ScoreChangeKind Kind, double? Value)
 {
     /// <summary>When the change happened in the caller's world. <see langword="null"/> means "when it is recorded".</summary>

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Resilience.Scoring;
 
 /// <summary>The rules every event must pass before any SQL runs. Pure: no I/O, no defaults, nothing substituted.</summary>
@@ -46,10 +48,10 @@ internal static class ScoreEventValidator
                     $"Source of score event '{id}'{at} has {source.Length} characters; the limit is ScoringOptions.MaxIdLength = {options.MaxIdLength}.", id, batchIndex);
             }
 
-            if (source.Contains('\0', StringComparison.Ordinal))
+            problem = CheckText(nameof(ScoreEvent.Source), source, $"of score event '{id}'{at}", id, batchIndex);
+            if (problem is not null)
             {
-                return Fail(nameof(ScoreEvent.Source), ScoreRejectionReason.InvalidCharacter,
-                    $"Source of score event '{id}'{at} contains a NUL character, which PostgreSQL text cannot store.", id, batchIndex);
+                return problem;
             }
         }
 
@@ -91,21 +93,39 @@ internal static class ScoreEventValidator
                     id, batchIndex);
             }
         }
-        else
+        else if (Math.Abs(value) > 2 * ScoringOptions.ScoreLimit)
         {
-            var span = MaxDelta(options);
-            if (Math.Abs(value) > span)
-            {
-                return Fail(Field, ScoreRejectionReason.OutOfRange,
-                    $"Value of score event '{id}'{at} is {value}; an Add must lie in [-{span}, {span}] (MaxScore - MinScore).", id, batchIndex);
-            }
+            return AddOutOfRange(value, options, id, at, batchIndex);
+        }
+
+        if (!ExactScore.TryConvert(value, out var exact, out var digits, out var places))
+        {
+            return Fail(Field, ScoreRejectionReason.TooPrecise,
+                $"Value of score event '{id}'{at} is {value.ToString("R", CultureInfo.InvariantCulture)}, which cannot be stored exactly: " +
+                $"a value may have at most {ScoringOptions.MaxSignificantDigits} significant digits (ScoringOptions.MaxSignificantDigits) and " +
+                $"{ScoringOptions.MaxDecimalPlaces} digits after the decimal point (ScoringOptions.MaxDecimalPlaces), so the smallest non-zero " +
+                $"magnitude is 1e-{ScoringOptions.MaxDecimalPlaces}; this one has {digits} and {places}. Nothing is rounded for you: " +
+                "round it to the precision you mean (for example Math.Round(value, 6)).",
+                id, batchIndex);
+        }
+
+        if (scoreEvent.Kind == ScoreChangeKind.Add && Math.Abs(exact) > MaxDelta(options))
+        {
+            return AddOutOfRange(value, options, id, at, batchIndex);
         }
 
         return null;
     }
 
+    private static ScoreValidationException AddOutOfRange(double value, ScoringOptions options, string id, string at, int? batchIndex)
+    {
+        var span = MaxDelta(options);
+        return Fail(nameof(ScoreEvent.Value), ScoreRejectionReason.OutOfRange,
+            $"Value of score event '{id}'{at} is {value}; an Add must lie in [-{span}, {span}] (MaxScore - MinScore).", id, batchIndex);
+    }
+
     /// <summary>The largest magnitude of an <see cref="ScoreChangeKind.Add"/> delta: the width of the score range.</summary>
-    public static double MaxDelta(ScoringOptions options) => options.MaxScore - options.MinScore;
+    public static decimal MaxDelta(ScoringOptions options) => ExactScore.ToDecimal(options.MaxScore) - ExactScore.ToDecimal(options.MinScore);
 
     private static ScoreValidationException? CheckId(string field, string? value, ScoringOptions options, string at, string? eventId, int? batchIndex)
     {
@@ -126,13 +146,62 @@ internal static class ScoreEventValidator
                 $"{field} {owner} has {value.Length} characters; the limit is ScoringOptions.MaxIdLength = {options.MaxIdLength}.", eventId, batchIndex);
         }
 
-        if (value.Contains('\0', StringComparison.Ordinal))
+        return CheckText(field, value, owner, eventId, batchIndex);
+    }
+
+    /// <summary>
+    /// Refuses text PostgreSQL cannot store as sent: a NUL character (<see cref="ScoreRejectionReason.InvalidCharacter"/>) or a
+    /// lone UTF-16 surrogate, which has no UTF-8 encoding (<see cref="ScoreRejectionReason.InvalidText"/>).
+    /// </summary>
+    /// <param name="field">The field name for the exception.</param>
+    /// <param name="value">The text; not <see langword="null"/>.</param>
+    /// <param name="owner">Whose field, for the message (for example "of score event 'e1'").</param>
+    /// <param name="eventId">The event's id when it is known to be usable.</param>
+    /// <param name="batchIndex">The event's position in a batch.</param>
+    /// <returns><see langword="null"/> when the text can be stored, else the broken rule.</returns>
+    public static ScoreValidationException? CheckText(string field, string value, string owner, string? eventId = null, int? batchIndex = null)
+    {
+        var nul = value.IndexOf('\0', StringComparison.Ordinal);
+        if (nul >= 0)
         {
             return Fail(field, ScoreRejectionReason.InvalidCharacter,
-                $"{field} {owner} contains a NUL character, which PostgreSQL text cannot store.", eventId, batchIndex);
+                $"{field} {owner} contains a NUL character (at position {nul}), which PostgreSQL text cannot store.", eventId, batchIndex);
+        }
+
+        var lone = IndexOfLoneSurrogate(value);
+        if (lone >= 0)
+        {
+            return Fail(field, ScoreRejectionReason.InvalidText,
+                $"{field} {owner} is not well-formed UTF-16: a lone surrogate U+{(int)value[lone]:X4} at position {lone} has no UTF-8 " +
+                "encoding, so PostgreSQL text cannot store it. Pass text whose surrogates come in pairs.", eventId, batchIndex);
         }
 
         return null;
+    }
+
+    /// <summary>The position of the first surrogate that is not half of a high-low pair, or -1 when the text is well-formed.</summary>
+    internal static int IndexOfLoneSurrogate(ReadOnlySpan<char> text)
+    {
+        var start = text.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (start < 0)
+        {
+            return -1;
+        }
+
+        for (var i = start; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     private static ScoreValidationException Fail(string field, ScoreRejectionReason reason, string message, string? eventId, int? batchIndex) =>

@@ -29,4 +29,17 @@ public enum ScoreRejectionReason
 
     /// <summary>The expected version was negative.</summary>
     Negative,
+
+    /// <summary>
+    /// A string was not well-formed UTF-16: it held a lone (unpaired) surrogate, which has no UTF-8 encoding, so PostgreSQL
+    /// text cannot store it.
+    /// </summary>
+    InvalidText,
+
+    /// <summary>
+    /// The value cannot be stored exactly: its shortest round-trip decimal form has more than
+    /// <see cref="ScoringOptions.MaxSignificantDigits"/> significant digits or more than <see cref="ScoringOptions.MaxDecimalPlaces"/>
+    /// digits after the decimal point (for example 0.1 + 0.2 = 0.30000000000000004, or a non-zero magnitude below 1e-12).
+    /// </summary>
+    TooPrecise,
 }

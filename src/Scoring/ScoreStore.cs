@@ -105,8 +105,8 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     /// <inheritdoc />
     public async Task<ScoreProjection?> GetAsync(string userId, string concept, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(userId);
-        ArgumentNullException.ThrowIfNull(concept);
+        ThrowIfInvalidText("userId", userId, "of GetAsync");
+        ThrowIfInvalidText("concept", concept, "of GetAsync");
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
@@ -128,6 +128,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     /// <inheritdoc />
     public async Task<IReadOnlyList<ScoreMismatch>> VerifyAsync(ScoreScope? scope = null, CancellationToken cancellationToken = default)
     {
+        ThrowIfInvalid(scope);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
@@ -137,6 +138,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     /// <inheritdoc />
     public async Task<IReadOnlyList<ScoreMismatch>> RebuildAsync(ScoreScope? scope = null, CancellationToken cancellationToken = default)
     {
+        ThrowIfInvalid(scope);
         await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
@@ -229,6 +231,34 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         _metrics.Rejected(problem.Reason, problem.Field);
         ScoringLog.Rejected(_logger, problem.Field, problem.Reason, problem.Message);
         throw problem;
+    }
+
+    private void ThrowIfInvalidText(string field, string? value, string owner)
+    {
+        if (value is null)
+        {
+            ThrowIfInvalid(new ScoreValidationException(field, ScoreRejectionReason.Null, $"{field} {owner} is null."));
+        }
+
+        ThrowIfInvalid(ScoreEventValidator.CheckText(field, value!, owner));
+    }
+
+    private void ThrowIfInvalid(ScoreScope? scope)
+    {
+        foreach (var (name, values) in new[] { (nameof(ScoreScope.UserIds), scope?.UserIds), (nameof(ScoreScope.Concepts), scope?.Concepts) })
+        {
+            if (values is null)
+            {
+                continue;
+            }
+
+            var i = 0;
+            foreach (var value in values)
+            {
+                ThrowIfInvalidText($"{nameof(ScoreScope)}.{name}[{i}]", value, "of the scope");
+                i++;
+            }
+        }
     }
 
     private Task EnsureReadyAsync(CancellationToken cancellationToken)

@@ -22,6 +22,20 @@ public sealed class ScoringOptions
     public const double ScoreLimit = 1e15;
 
     /// <summary>
+    /// The most significant digits a value, delta or bound may have: 15. Scores are stored exactly as the shortest decimal that
+    /// reads back as the same <see cref="double"/>; a value that needs more digits is refused
+    /// (<see cref="ScoreRejectionReason.TooPrecise"/>), never rounded.
+    /// </summary>
+    public const int MaxSignificantDigits = 15;
+
+    /// <summary>
+    /// The most digits after the decimal point a value, delta or bound may have: 12, so the smallest non-zero magnitude is 1e-12.
+    /// A value that needs more (for example <see cref="double.Epsilon"/> or -1e-300) is refused
+    /// (<see cref="ScoreRejectionReason.TooPrecise"/>), never stored as 0.
+    /// </summary>
+    public const int MaxDecimalPlaces = 12;
+
+    /// <summary>
     /// The PostgreSQL schema that holds the package's tables and functions. Lower-case letters, digits and underscores,
     /// starting with a letter or underscore, at most 63 characters. Default <c>resilience_scoring</c>.
     /// </summary>

@@ -60,6 +60,12 @@ public sealed partial class ScoringOptionsValidator : IValidateOptions<ScoringOp
         {
             failures.Add($"ScoringOptions.{field} must be a finite number between -1e15 and 1e15; got {value}.");
         }
+        else if (!ExactScore.TryConvert(value, out _, out _, out _))
+        {
+            failures.Add(
+                $"ScoringOptions.{field} must be stored exactly: at most {ScoringOptions.MaxSignificantDigits} significant digits and " +
+                $"{ScoringOptions.MaxDecimalPlaces} digits after the decimal point; got {value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}.");
+        }
     }
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$", RegexOptions.CultureInvariant)]

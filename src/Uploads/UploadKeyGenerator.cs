@@ -407,16 +407,23 @@ public sealed class UploadKeyGenerator
         for (var i = 0; i < fields.Length; i++)
         {
             var name = fields[i].Name;
-            var index = name is null ? -1 : Array.IndexOf(declared, name);
+            if (string.IsNullOrEmpty(name))
+            {
+                throw Reject($"fields[{i}]", UploadKeyRule.EmptyFieldName,
+                    $"The value at fields[{i}] has {(name is null ? "a null" : "an empty")} field name; name each value after one of " +
+                    $"the fields of {_template.Text}: {FieldList()}.");
+            }
+
+            var index = Array.IndexOf(declared, name);
             if (index < 0)
             {
-                throw Reject(name ?? "(null)", UploadKeyRule.UnknownField,
+                throw Reject(name, UploadKeyRule.UnknownField,
                     $"The template {_template.Text} has no field \"{name}\"; its fields are: {FieldList()}.");
             }
 
             if (slots[index] >= 0)
             {
-                throw Reject(name!, UploadKeyRule.DuplicateField, $"The field \"{name}\" was given twice.");
+                throw Reject(name, UploadKeyRule.DuplicateField, $"The field \"{name}\" was given twice.");
             }
 
             slots[index] = i;
@@ -705,10 +712,11 @@ public sealed class UploadKeyGenerator
 
     private InvalidUploadKeyValueException Reject(string field, UploadKeyRule rule, string message, int? index = null)
     {
+        // An unknown field's name comes from the caller: tagging it would give the metric unbounded cardinality.
         _metrics?.KeysRejected.Add(
             1,
             _templateTag,
-            new KeyValuePair<string, object?>(UploadMetrics.FieldTag, field),
+            new KeyValuePair<string, object?>(UploadMetrics.FieldTag, rule == UploadKeyRule.UnknownField ? UploadMetrics.UnknownFieldTagValue : field),
             new KeyValuePair<string, object?>(UploadMetrics.ErrorTypeTag, rule.ToString()));
         return new InvalidUploadKeyValueException(field, rule, message, index);
     }

@@ -11,6 +11,7 @@ public sealed class OptionsTests
         var error = Assert.Throws<CacheOptionsException>(() => new LruCache<string, string>(new CacheOptions<string, string>()));
         var message = Assert.Single(error.Errors);
         Assert.StartsWith("Capacity must be at least 1", message, StringComparison.Ordinal);
+        Assert.StartsWith("CacheOptions is invalid (1 problem(s)): Capacity must be at least 1", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

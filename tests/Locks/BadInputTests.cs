@@ -141,6 +141,60 @@ public sealed class BadInputTests(ServiceFixture services) : LockTestBase(servic
         Assert.True(error.Failures.Count() >= 9);
     }
 
+    [Theory]
+    [InlineData("X:grading")]
+    [InlineData("a{b")]
+    [InlineData("a}b")]
+    [InlineData(":")]
+    public void A_key_prefix_with_a_separator_or_brace_fails_validation(string prefix)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = prefix }));
+        var failure = Assert.Single(error.Failures);
+        Assert.Contains("KeyPrefix", failure, StringComparison.Ordinal);
+        Assert.Contains("':'", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Two_lock_names_can_no_longer_share_keys_through_a_colon_in_the_prefix()
+    {
+        // Prefix "X" + resource "grading:42" and prefix "X:grading" + resource "42" used to map to one key.
+        using var x = new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = Prefix });
+        Assert.Equal($"{{{Prefix}:grading:42}}:lock", x.GetLockKey("grading:42"));
+        Assert.Throws<OptionsValidationException>(() => new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = Prefix + ":grading" }));
+    }
+
+    [Property(MaxTest = 200)]
+    public void Distinct_prefix_and_resource_pairs_never_share_a_key(NonEmptyString p1, NonEmptyString r1, NonEmptyString p2, NonEmptyString r2)
+    {
+        // The prefix ends at the first ':' of a key, so (prefix, resource) is recoverable from the key: no two pairs collide.
+        static string? Prefix(string seed)
+        {
+            var value = new string([.. seed.Where(c => c is not (':' or '{' or '}') && !char.IsSurrogate(c)).Take(RedisLockOptions.MaxKeyPrefixLength)]);
+            return string.IsNullOrWhiteSpace(value) ? null : value;
+        }
+
+        var prefix1 = Prefix(p1.Get) ?? "a";
+        var prefix2 = Prefix(p2.Get) ?? "a";
+        using var a = new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = prefix1 });
+        using var b = new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = prefix2 });
+        static string Resource(string seed) => Clip(":" + new string([.. seed.Where(c => !char.IsSurrogate(c))]));
+        var resource1 = Resource(r1.Get);
+        var resource2 = r2.Get.Length % 2 == 0 ? resource1 : Resource(r2.Get);
+
+        var same = a.GetLockKey(resource1) == b.GetLockKey(resource2);
+        Assert.Equal(prefix1 == prefix2 && resource1 == resource2, same);
+    }
+
+    [Fact]
+    public void A_negative_or_over_long_expiry_safety_margin_fails_validation()
+    {
+        foreach (var margin in new[] { TimeSpan.FromTicks(-1), TimeSpan.FromSeconds(2) })
+        {
+            var error = Assert.Throws<OptionsValidationException>(() => new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = Prefix, ExpirySafetyMargin = margin }));
+            Assert.Contains(error.Failures, f => f.Contains("ExpirySafetyMargin", StringComparison.Ordinal));
+        }
+    }
+
     [Fact]
     public void Options_changed_after_construction_do_not_affect_the_provider()
     {

@@ -51,6 +51,85 @@ public sealed class RunAsyncTests(ServiceFixture services) : LockTestBase(servic
         Assert.False(await locks.IsLockedAsync("r"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Releasing_the_handle_from_another_thread_cancels_the_work_and_ends_in_LockLostException(bool dispose)
+    {
+        var locks = NewProvider();
+        var started = new TaskCompletionSource<RedisLockHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var workCancelled = false;
+        var run = locks.RunAsync("dr", "alice", async (h, ct) =>
+        {
+            started.SetResult(h);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), ct);
+            }
+            catch (OperationCanceledException)
+            {
+                workCancelled = true;
+                throw;
+            }
+
+            return "done";
+        });
+
+        var handle = await started.Task;
+        await Task.Run(async () =>
+        {
+            if (dispose)
+            {
+                await handle.DisposeAsync();
+            }
+            else
+            {
+                Assert.Equal(LockReleaseOutcome.Released, await handle.ReleaseAsync());
+            }
+        });
+        await using (var bob = await locks.TryAcquireAsync("dr", "bob"))
+        {
+            Assert.NotNull(bob);
+            var error = await Assert.ThrowsAsync<LockLostException>(() => run);
+            Assert.True(error.WasReleased);
+            Assert.Equal(handle.FencingToken, error.FencingToken);
+            Assert.IsAssignableFrom<OperationCanceledException>(error.InnerException);
+            Assert.True(workCancelled);
+            Assert.Equal("bob", (await locks.GetLockInfoAsync("dr"))!.OwnerId); // RunAsync's own release did not touch bob's lock
+        }
+    }
+
+    [Fact]
+    public async Task Work_that_ignores_its_token_and_finishes_after_a_release_elsewhere_ends_in_LockLostException()
+    {
+        var locks = NewProvider();
+        var error = await Assert.ThrowsAsync<LockLostException>(() => locks.RunAsync("r", "alice", async (h, _) =>
+        {
+            await h.ReleaseAsync();
+            Assert.NotNull(await locks.TryAcquireAsync("r", "bob"));
+            return "done";
+        }));
+
+        Assert.True(error.WasReleased);
+        Assert.Null(error.InnerException);
+        Assert.Equal("bob", (await locks.GetLockInfoAsync("r"))!.OwnerId);
+    }
+
+    [Fact]
+    public async Task Work_that_ignores_its_token_and_outlives_its_lease_ends_in_LockLostException()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var locks = NewProvider(time: time);
+        var error = await Assert.ThrowsAsync<LockLostException>(() => locks.RunAsync("r", "alice", (_, _) =>
+        {
+            time.Advance(TimeSpan.FromSeconds(11));
+            return Task.FromResult("done");
+        }));
+
+        Assert.False(error.WasReleased);
+        Assert.False(await locks.IsLockedAsync("r")); // released on this path too
+    }
+
     [Fact]
     public async Task Does_not_run_the_work_when_the_lock_stays_held()
     {

@@ -53,6 +53,26 @@ public sealed class OptionsValidationTests
         Assert.Equal(11, pool.MaxSize);
     }
 
+    [Property(MaxTest = 200)]
+    public Property MaxSize_above_the_hard_limit_is_refused_even_with_the_opt_in_and_listed_with_the_other_problems(PositiveInt excess)
+    {
+        var maxSize = (int)Math.Min(int.MaxValue, (long)PostgresPoolOptions.MaxSizeLimit + excess.Get);
+        var options = new PostgresPoolOptions { ConnectionString = Valid, MaxSize = maxSize, AllowMaxSizeAbove10 = true, MaxUses = 0 };
+        var ex = Assert.Throws<PoolOptionsException>(() => new PostgresPool(options));
+        return (ex.Problems.Count == 2
+            && ex.Problems.Any(p => p.StartsWith("MaxSize", StringComparison.Ordinal) && p.Contains(PostgresPoolOptions.MaxSizeLimit.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            && ex.Problems.Any(p => p.StartsWith("MaxUses", StringComparison.Ordinal))).ToProperty();
+    }
+
+    [Fact]
+    public void MaxSize_int_MaxValue_is_refused_with_a_typed_exception_not_out_of_memory()
+    {
+        var ex = Assert.Throws<PoolOptionsException>(() => new PostgresPool(new PostgresPoolOptions { ConnectionString = Valid, MaxSize = int.MaxValue, AllowMaxSizeAbove10 = true }));
+        Assert.Contains("MaxSize", Assert.Single(ex.Problems), StringComparison.Ordinal);
+        using var atLimit = new PostgresPool(new PostgresPoolOptions { ConnectionString = Valid, MaxSize = PostgresPoolOptions.MaxSizeLimit, AllowMaxSizeAbove10 = true });
+        Assert.Equal(PostgresPoolOptions.MaxSizeLimit, atLimit.MaxSize);
+    }
+
     [Fact]
     public void Defaults_match_the_issue()
     {

@@ -115,6 +115,59 @@ public sealed class PoolConnectionTests(ServiceFixture services)
     }
 
     [Fact]
+    public async Task CreateBatch_on_the_pool_rents_a_connection_per_execution()
+    {
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("batch"), o => o.MaxSize = 1));
+        DbDataSource dataSource = pool;
+        var ct = TestContext.Current.CancellationToken;
+
+        await using (var batch = dataSource.CreateBatch())
+        {
+            var first = batch.CreateBatchCommand();
+            first.CommandText = "SELECT 1";
+            var second = batch.CreateBatchCommand();
+            second.CommandText = "SELECT 2";
+            batch.BatchCommands.Add(first);
+            batch.BatchCommands.Add(second);
+
+            Assert.Equal(1, await batch.ExecuteScalarAsync(ct));
+            Assert.Equal(0, pool.GetSnapshot().Busy);
+            Assert.Equal(1, batch.ExecuteScalar());
+            Assert.Equal(0, pool.GetSnapshot().Busy);
+
+            var values = new List<int>();
+            await using (var reader = await batch.ExecuteReaderAsync(ct))
+            {
+                Assert.Equal(1, pool.GetSnapshot().Busy);
+                do
+                {
+                    while (await reader.ReadAsync(ct))
+                    {
+                        values.Add(reader.GetInt32(0));
+                    }
+                }
+                while (await reader.NextResultAsync(ct));
+            }
+
+            Assert.Equal([1, 2], values);
+            Assert.Equal(0, pool.GetSnapshot().Busy);
+            Assert.Throws<NotSupportedException>(batch.Prepare);
+        }
+
+        // The rent is still bounded by the pool: with the only slot held, a batch waits for AcquireTimeout like any caller.
+        await using var held = await pool.OpenConnectionAsync(ct);
+        await using var waiting = dataSource.CreateBatch();
+        var command = waiting.CreateBatchCommand();
+        command.CommandText = "SELECT 1";
+        waiting.BatchCommands.Add(command);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var pending = waiting.ExecuteNonQueryAsync(cancel.Token);
+        Assert.Equal(1, pool.Waiters);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+    }
+
+    [Fact]
     public async Task Backend_changes_after_MaxUses_leases()
     {
         using var meters = new TestMeters();
@@ -176,6 +229,41 @@ public sealed class PoolConnectionTests(ServiceFixture services)
         connection.Dispose();
         Assert.Equal(0, pool.GetSnapshot().Busy);
         await using var again = await pool.OpenConnectionAsync(ct);
+        Assert.Equal(1, pool.GetSnapshot().Busy);
+    }
+
+    [Fact]
+    public async Task A_returned_connection_cannot_be_reopened_behind_the_pools_back()
+    {
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("reopen"), o => { o.MaxSize = 1; o.AcquireTimeout = TimeSpan.FromSeconds(1); }));
+        var ct = TestContext.Current.CancellationToken;
+        var connection = await pool.OpenConnectionAsync(ct);
+        connection.Close();
+
+        // Refused like CreateConnection().Open(): ObjectDisposedException is an InvalidOperationException.
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => connection.OpenAsync(ct));
+        Assert.Throws<ObjectDisposedException>(connection.Open);
+        Assert.Equal(ConnectionState.Closed, connection.State);
+        Assert.Equal(0, pool.GetSnapshot().Busy);
+
+        // The slot is really free: the next rent gets it at once, with the pool's own bookkeeping.
+        await using var next = await pool.OpenConnectionAsync(ct);
+        Assert.Equal(ConnectionState.Open, next.State);
+        Assert.Equal(1, pool.GetSnapshot().Busy);
+    }
+
+    [Fact]
+    public async Task A_second_rent_fails_with_the_pools_timeout_not_npgsqls_while_a_stale_object_is_reopened()
+    {
+        await using var pool = new PostgresPool(Options(await services.PostgresAsync(), UniqueAppName("reopen2"), o => { o.MaxSize = 1; o.AcquireTimeout = TimeSpan.FromMilliseconds(300); }));
+        var ct = TestContext.Current.CancellationToken;
+        var first = await pool.OpenConnectionAsync(ct);
+        await first.DisposeAsync();
+        await Assert.ThrowsAnyAsync<InvalidOperationException>(() => first.OpenAsync(ct));
+
+        await using var held = await pool.OpenConnectionAsync(ct);
+        var timeout = await Assert.ThrowsAsync<PoolAcquireTimeoutException>(async () => await pool.OpenConnectionAsync(ct));
+        Assert.IsType<TimeoutException>(timeout.InnerException);
         Assert.Equal(1, pool.GetSnapshot().Busy);
     }
 }

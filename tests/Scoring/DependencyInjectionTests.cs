@@ -114,3 +114,43 @@ public sealed class DependencyInjectionTests(ServiceFixture services)
         Assert.Equal(db.Schema, duration.Instrument.Meter.Tags!.Single(t => t.Key == "resilience.scoring.schema").Value);
     }
 }
+
+public sealed class DataSourceStartupTests
+{
+    [Fact]
+    public void A_missing_DbDataSource_fails_at_start_in_the_same_exception_as_the_other_problems()
+    {
+        var collection = new ServiceCollection();
+        collection.AddScoring(o => o.MaxBatchSize = 0);
+        using var provider = collection.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Equal(2, error.Failures.Count());
+        Assert.Contains(error.Failures, f => f.Contains("no DbDataSource is registered", StringComparison.Ordinal) && f.Contains("AddNpgsqlDataSource", StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains("ScoringOptions.MaxBatchSize", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_registered_DbDataSource_or_an_explicit_one_passes_start_up_validation()
+    {
+        var withContainerSource = new ServiceCollection();
+        withContainerSource.AddSingleton<DbDataSource>(new NotNpgsqlDataSource());
+        withContainerSource.AddScoring();
+        using (var provider = withContainerSource.BuildServiceProvider())
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+            Assert.NotNull(provider.GetRequiredService<IScoreStore>());
+        }
+
+        // The explicit overload registered first wins; a later AddScoring() only configures it and requires no DbDataSource.
+        var explicitSource = new ServiceCollection();
+        explicitSource.AddScoring(_ => new NotNpgsqlDataSource());
+        explicitSource.AddScoring(o => o.MaxBatchSize = 5);
+        using (var provider = explicitSource.BuildServiceProvider())
+        {
+            provider.GetRequiredService<IStartupValidator>().Validate();
+            Assert.NotNull(provider.GetRequiredService<IScoreStore>());
+        }
+    }
+}

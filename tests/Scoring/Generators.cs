@@ -20,6 +20,12 @@ public sealed record HostileEvent(ScoreEvent Event, string Field, ScoreRejection
     public override string ToString() => $"{Field}/{Reason}: {Event}";
 }
 
+/// <summary>A string PostgreSQL text cannot store, and the reason the store must name.</summary>
+public sealed record UnstorableString(string Text, ScoreRejectionReason Reason)
+{
+    public override string ToString() => $"{Reason}: [{string.Join(" ", Text.Select(c => ((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture)))}]";
+}
+
 /// <summary>FsCheck generators for the scoring properties.</summary>
 public static class ScoringArbitraries
 {
@@ -45,17 +51,7 @@ public static class ScoringArbitraries
          from reapply in Gen.SubListOf(Enumerable.Range(0, count).ToArray())
          select new ConcurrentScript(events, writers, [.. reapply])).ToArbitrary();
 
-    public static Arbitrary<HostileEvent> Hostile()
-    {
-        var ids = Gen.Elements("e-1", "user 7", "ß-concept", "日本", "'; DROP TABLE x; --", "a");
-        var valid =
-            from id in ids
-            from user in ids
-            from concept in ids
-            from value in Quarter
-            select ScoreEvent.Add(id, user, concept, (double)value);
-
-        var badStrings = Gen.Elements<(string?, ScoreRejectionReason)>(
+    private static readonly Gen<(string?, ScoreRejectionReason)> FixedBadStrings = Gen.Elements<(string?, ScoreRejectionReason)>(
             (null, ScoreRejectionReason.Null),
             (string.Empty, ScoreRejectionReason.Empty),
             ("   ", ScoreRejectionReason.Empty),
@@ -64,6 +60,39 @@ public static class ScoringArbitraries
             (new string('y', 5_000), ScoreRejectionReason.TooLong),
             ("nul\0inside", ScoreRejectionReason.InvalidCharacter),
             ("\0", ScoreRejectionReason.InvalidCharacter));
+
+    /// <summary>
+    /// Text PostgreSQL cannot store, with the reason the store must give: a lone high or low surrogate (or a NUL character)
+    /// somewhere in otherwise valid text, which may also hold well-formed surrogate pairs.
+    /// </summary>
+    public static readonly Gen<(string Text, ScoreRejectionReason Reason)> UnstorableText =
+        from prefix in Gen.Elements("", "u", "user-", "\uD83D\uDE00", "日本")
+        from suffix in Gen.Elements("", "x", "-7", "\uD83D\uDE00", "ß")
+        from bad in Gen.OneOf(
+            Gen.Choose(0xD800, 0xDBFF).Select(c => ((char)c + "z", ScoreRejectionReason.InvalidText)),        // high, not followed by a low
+            Gen.Choose(0xDC00, 0xDFFF).Select(c => ("z" + (char)c, ScoreRejectionReason.InvalidText)),        // low, not preceded by a high
+            Gen.Choose(0xD800, 0xDBFF).Select(c => ((char)c + "\uD800", ScoreRejectionReason.InvalidText)),   // two highs in a row
+            Gen.Choose(0xDC00, 0xDFFF).Select(c => ("\uDE00" + (char)c, ScoreRejectionReason.InvalidText)),   // two lows in a row
+            Gen.Constant(("\0", ScoreRejectionReason.InvalidCharacter)))
+        select (prefix + bad.Item1 + suffix, bad.Item2);
+
+    /// <summary>Text the store must reject, for GetAsync and scopes.</summary>
+    public static Arbitrary<UnstorableString> Unstorable() =>
+        UnstorableText.Select(t => new UnstorableString(t.Text, t.Reason)).ToArbitrary();
+
+    public static Arbitrary<HostileEvent> Hostile()
+    {
+        var ids = Gen.Elements("e-1", "user 7", "ß-concept", "日本", "'; DROP TABLE x; --", "a", "pair-\uD83D\uDE00-ok");
+        var valid =
+            from id in ids
+            from user in ids
+            from concept in ids
+            from value in Quarter
+            select ScoreEvent.Add(id, user, concept, (double)value);
+
+        var badStrings = Gen.Frequency(
+            (3, FixedBadStrings),
+            (2, UnstorableText.Select(t => ((string?)t.Text, t.Reason))));
 
         var outOfRangeAdd = Gen.Elements(Max - Min + 1, -(Max - Min) - 0.5, 1e300, -1e300, double.MaxValue, double.MinValue);
         var outOfRangeSet = Gen.Elements(Max + 0.25, Min - 1, 1e20, -1e20, double.MaxValue);
@@ -90,7 +119,7 @@ public static class ScoringArbitraries
             from version in Gen.Elements(-1L, -2L, long.MinValue)
             select new HostileEvent(e with { ExpectedVersion = version }, "ExpectedVersion", ScoreRejectionReason.Negative),
             from e in valid
-            from bad in badStrings.Where(b => b.Item1 is not null && b.Item2 is ScoreRejectionReason.TooLong or ScoreRejectionReason.InvalidCharacter)
+            from bad in badStrings.Where(b => b.Item1 is not null && b.Item2 is ScoreRejectionReason.TooLong or ScoreRejectionReason.InvalidCharacter or ScoreRejectionReason.InvalidText)
             select new HostileEvent(e with { Source = bad.Item1 }, "Source", bad.Item2));
         return hostile.ToArbitrary();
     }

@@ -80,8 +80,17 @@ public sealed class SchemaTests(ServiceFixture services)
         Assert.Equal(1000, await db.ScalarAsync("SELECT value::bigint FROM {s}.scoring_meta WHERE key = 'max_score'"));
 
         using var narrower = new ScoreStore(db.DataSource, new ScoringOptions { Schema = db.Schema, MinScore = 0, MaxScore = 10 });
-        var error = await Assert.ThrowsAsync<PostgresException>(() => narrower.EnsureSchemaAsync(Ct));
-        Assert.Equal("23514", error.SqlState);
+        var error = await Assert.ThrowsAsync<ScoreRangeConflictException>(() => narrower.EnsureSchemaAsync(Ct));
+        Assert.Equal("23514", Assert.IsType<PostgresException>(error.InnerException).SqlState);
+        Assert.Equal((db.Schema, 0m, 1000m, 0m, 10m), (error.Schema, error.SchemaMinScore, error.SchemaMaxScore, error.RequestedMinScore, error.RequestedMaxScore));
+        Assert.Contains("[0, 1000]", error.Message, StringComparison.Ordinal);
+        Assert.Contains("[0, 10]", error.Message, StringComparison.Ordinal);
+
+        // The same through a second store's first call (it creates the schema on first use).
+        using var second = new ScoreStore(db.DataSource, new ScoringOptions { Schema = db.Schema, MinScore = 0, MaxScore = 50 });
+        var firstCall = await Assert.ThrowsAsync<ScoreRangeConflictException>(() => second.ApplyAsync(ScoreEvent.Add("e9", "u", "c", 1), Ct));
+        Assert.Contains("[0, 50]", firstCall.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE event_id = 'e9'"));
         Assert.Equal(1000, await db.ScalarAsync("SELECT value::bigint FROM {s}.scoring_meta WHERE key = 'max_score'"));
         Assert.Equal(140, (await wider.ApplyAsync(ScoreEvent.Add("e3", "u", "c", 10), Ct)).Score);
     }

@@ -127,14 +127,24 @@ public sealed class DependencyInjectionTests
         keys.Create("image/png", ("class_id", "c"), ("student_id", "s"));
         keys.Create("image/png", ("class_id", "c"), ("student_id", "s"));
         Assert.Throws<InvalidUploadKeyValueException>(() => keys.Create("image/png", ("class_id", "../c"), ("student_id", "s")));
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Throws<InvalidUploadKeyValueException>(() => keys.Create("image/png", ($"caller-made-{i}", "c"), ("student_id", "s")));
+        }
+
         clock.UnixMilliseconds -= 5_000;
         keys.Create("image/png", ("class_id", "c"), ("student_id", "s"));
 
         Assert.Equal(3, created.GetMeasurementSnapshot().EvaluateAsCounter());
         Assert.All(created.GetMeasurementSnapshot(), m => Assert.Equal("submissions", m.Tags["resilience.uploads.template"]));
-        var rejection = Assert.Single(rejected.GetMeasurementSnapshot());
-        Assert.Equal("class_id", rejection.Tags["resilience.uploads.field"]);
-        Assert.Equal("DotSegment", rejection.Tags["error.type"]);
+        var rejections = rejected.GetMeasurementSnapshot();
+        Assert.Equal(4, rejections.Count);
+        Assert.Equal("class_id", rejections[0].Tags["resilience.uploads.field"]);
+        Assert.Equal("DotSegment", rejections[0].Tags["error.type"]);
+
+        // Names of fields the template does not declare come from callers: they never become tag values.
+        Assert.All(rejections.Skip(1), r => Assert.Equal("(unknown)", r.Tags["resilience.uploads.field"]));
+        Assert.All(rejections.Skip(1), r => Assert.Equal("UnknownField", r.Tags["error.type"]));
         Assert.Equal(1, regressions.GetMeasurementSnapshot().EvaluateAsCounter());
         Assert.IsType<Counter<long>>(created.Instrument);
         Assert.Equal("{key}", created.Instrument.Unit);

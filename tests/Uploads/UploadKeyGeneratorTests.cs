@@ -255,6 +255,20 @@ public sealed partial class UploadKeyGeneratorTests
         Assert.Equal(("class_id", UploadKeyRule.DuplicateField), (duplicate.Field, duplicate.Rule));
     }
 
+    [Theory]
+    [InlineData(null, 0)]
+    [InlineData(null, 1)]
+    [InlineData("", 1)]
+    public void A_field_without_a_name_is_rejected_as_such(string? name, int position)
+    {
+        var fields = new (string Name, string Value)[] { ("class_id", "c"), ("student_id", "s") };
+        fields[position] = (name!, "x");
+        var error = Assert.Throws<InvalidUploadKeyValueException>(() => Keys().Create("image/jpeg", fields));
+        Assert.Equal(($"fields[{position}]", UploadKeyRule.EmptyFieldName), (error.Field, error.Rule));
+        Assert.Contains(name is null ? "null field name" : "empty field name", error.Message, StringComparison.Ordinal);
+        Assert.Contains("class_id, student_id", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Keys_under_one_prefix_sort_by_creation_time_even_when_the_clock_steps_back()
     {

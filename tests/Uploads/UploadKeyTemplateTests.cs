@@ -52,6 +52,58 @@ public sealed class UploadKeyTemplateTests
         Assert.Equal(template, error.Template);
     }
 
+    [Theory]
+    [InlineData("{x}/{uuid}", "", "{x} at index 0 is unknown")]
+    [InlineData("{hash:0}/{uuid}", "", "width from 1 to 16")]
+    [InlineData("{uuid:1}/x", "", "takes no ':' argument")]
+    [InlineData("{class_id:1}/{uuid}", "class_id", "takes no ':' argument")]
+    [InlineData("{uuid}/}/x", "", "'}' at index 7 has no matching '{'")]
+    [InlineData("{uuid}/x/{", "", "'{' at index 9 is never closed")]
+    [InlineData("{uuid}/{a{class_id}", "class_id", "'{' at index 7 is never closed")]
+    public void A_placeholder_that_fails_to_parse_is_reported_once_and_nothing_false_follows(string template, string fields, string reason)
+    {
+        var problems = ProblemsOf(template, fields.Split(',', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(reason, Assert.Single(problems), StringComparison.Ordinal);
+    }
+
+    [Property(MaxTest = 2_000)]
+    public Property Every_reported_problem_is_true_of_the_template() =>
+        Prop.ForAll(
+            Gen.Elements(
+                    "{", "}", "/", "//", ".", "..", "_", "x", "1", "{uuid}", "{uuid:1}", "{ext}", "{hash}", "{hash:0}", "{hash:3}",
+                    "{timestamp_ms}", "{a}", "{a:1}", "{b}", "{x}", "{a/b}", "{.}", "{/}")
+                .ArrayOf()
+                .Select(parts => string.Concat(parts))
+                .ToArbitrary(),
+            template =>
+            {
+                var problems = ProblemsOf(template, "a", "b");
+                bool Claims(string text) => problems.Any(p => p.Contains(text, StringComparison.Ordinal));
+                var leading = !Claims("starts with '/'") || template.StartsWith('/');
+                var trailing = !Claims("ends with '/'") || template.EndsWith('/');
+                var empty = !Claims("'//'") || template.Contains("//", StringComparison.Ordinal);
+                var dots = !Claims("'..' or a '.' path segment") ||
+                           template.Contains("..", StringComparison.Ordinal) || template.Split('/').Contains(".");
+                var unique = !Claims("no uniqueness placeholder") || !template.Contains("{uuid}", StringComparison.Ordinal);
+                var declared = new[] { "a", "b" }.All(f =>
+                    !Claims($"\"{f}\" does not appear") || !template.Contains($"{{{f}}}", StringComparison.Ordinal));
+                return (leading && trailing && empty && dots && unique && declared)
+                    .Label($"{template}: {string.Join(" | ", problems)}");
+            });
+
+    private static IReadOnlyList<string> ProblemsOf(string template, params string[] fields)
+    {
+        try
+        {
+            _ = new UploadKeyGenerator(template, fields);
+            return [];
+        }
+        catch (UploadKeyTemplateException e)
+        {
+            return e.Problems;
+        }
+    }
+
     [Fact]
     public void Every_problem_is_listed_at_once()
     {

@@ -23,6 +23,7 @@ public sealed class CacheOptionsException : CacheException
     {
         ArgumentNullException.ThrowIfNull(optionsType);
         ArgumentNullException.ThrowIfNull(errors);
-        return $"{optionsType.Name} is invalid ({errors.Count} problem(s)): {string.Join(" ", errors)}";
+        var name = optionsType.IsGenericType ? optionsType.Name[..optionsType.Name.IndexOf('`', StringComparison.Ordinal)] : optionsType.Name;
+        return $"{name} is invalid ({errors.Count} problem(s)): {string.Join(" ", errors)}";
     }
 }

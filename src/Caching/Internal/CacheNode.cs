@@ -2,7 +2,7 @@ namespace Resilience.Caching.Internal;
 
 /// <summary>
 /// One entry. Immutable except for <see cref="Stamp"/> and <see cref="ExpiresAt"/>, which readers write without a lock,
-/// and the heap slots, which only the writer (holding the write lock) touches.
+/// and the links and heap slots, which only the writer (holding the write lock) touches.
 /// </summary>
 internal sealed class CacheNode<TKey, TValue>
     where TKey : notnull
@@ -10,6 +10,9 @@ internal sealed class CacheNode<TKey, TValue>
     public readonly TKey Key;
     public readonly TValue Value;
     public readonly long Weight;
+
+    /// <summary>The key's hash code, computed once before the write lock.</summary>
+    public readonly int Hash;
 
     /// <summary>Sliding window in timestamp ticks; 0 when the entry does not slide.</summary>
     public readonly long SlidingTicks;
@@ -23,18 +26,30 @@ internal sealed class CacheNode<TKey, TValue>
     /// <summary>The timestamp at which the entry expires (moves forward on hits when sliding).</summary>
     public long ExpiresAt;
 
-    public HeapSlot LruSlot;
-    public HeapSlot ExpirySlot;
+    /// <summary>The next node in the same <see cref="NodeTable{TKey, TValue}"/> bucket; readers follow it without a lock.</summary>
+    public CacheNode<TKey, TValue>? Next;
 
-    public CacheNode(TKey key, TValue value, long weight, long slidingTicks, long absoluteExpiresAt, long expiresAt)
+    /// <summary>Neighbours in the expiry queue (entries with a fixed expiry, in expiry order); only when <see cref="InExpiryQueue"/>.</summary>
+    public CacheNode<TKey, TValue>? ExpiryPrevious;
+
+    /// <summary>See <see cref="ExpiryPrevious"/>.</summary>
+    public CacheNode<TKey, TValue>? ExpiryNext;
+
+    /// <summary>Whether the node is in the expiry queue (otherwise in the expiry heap, when it is in the cache at all).</summary>
+    public bool InExpiryQueue;
+
+    /// <summary>The node's id in the cache's id table and heaps while it is in the cache; -1 otherwise.</summary>
+    public int Id;
+
+    public CacheNode(TKey key, int hash, TValue value, long weight, long slidingTicks, long absoluteExpiresAt, long expiresAt)
     {
         Key = key;
+        Hash = hash;
         Value = value;
         Weight = weight;
         SlidingTicks = slidingTicks;
         AbsoluteExpiresAt = absoluteExpiresAt;
         ExpiresAt = expiresAt;
-        LruSlot.Index = -1;
-        ExpirySlot.Index = -1;
+        Id = -1;
     }
 }

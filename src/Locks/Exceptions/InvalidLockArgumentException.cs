@@ -32,5 +32,46 @@ public sealed class InvalidLockArgumentException : LockException
         {
             throw new InvalidLockArgumentException(parameterName, $"it has {value.Length} characters; at most {RedisLockOptions.MaxNameLength} are allowed.");
         }
+
+        var lone = IndexOfLoneSurrogate(value);
+        if (lone >= 0)
+        {
+            throw new InvalidLockArgumentException(
+                parameterName,
+                $"it is not valid UTF-16: a lone surrogate (U+{(int)value[lone]:X4}) at index {lone}. Redis keys and values are UTF-8, where every lone surrogate becomes U+FFFD, so different names would collide.");
+        }
+    }
+
+    /// <summary>
+    /// The index of the first lone (unpaired) UTF-16 surrogate in <paramref name="value"/>, or -1 when it is well-formed.
+    /// Such strings cannot be encoded to UTF-8 faithfully: the encoder replaces each lone surrogate with U+FFFD.
+    /// </summary>
+    internal static int IndexOfLoneSurrogate(string value)
+    {
+        var span = value.AsSpan();
+        var i = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (i < 0)
+        {
+            return -1;
+        }
+
+        for (; i < span.Length; i++)
+        {
+            var c = span[i];
+            if (!char.IsSurrogate(c))
+            {
+                continue;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            return i;
+        }
+
+        return -1;
     }
 }

@@ -16,7 +16,10 @@ internal static class LockScripts
         return {0, string.sub(v, 33), redis.call('pttl', KEYS[1])}
         """;
 
-    /// <summary>Compare-and-delete. ARGV[1] = token..owner. Returns 1 when deleted, 0 when the key is gone or not ours.</summary>
+    /// <summary>
+    /// Compare-and-delete. ARGV[1] = token..owner. Returns 1 when deleted, 0 when the key is gone or not ours. A release
+    /// reuses the acquire's KEYS and ARGV arrays (no new arrays per release); KEYS[2] and ARGV[2] are ignored here.
+    /// </summary>
     public const string Release = """
         if redis.call('get', KEYS[1]) == ARGV[1] then
           return redis.call('del', KEYS[1])

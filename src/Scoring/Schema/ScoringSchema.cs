@@ -67,14 +67,28 @@ internal static class ScoringSchema
 
         var min = ToDecimal(options.MinScore);
         var max = ToDecimal(options.MaxScore);
-        var span = ToDecimal(ScoreEventValidator.MaxDelta(options));
+        var span = ScoreEventValidator.MaxDelta(options);
         var boundsChanged = !meta.TryGetValue("min_score", out var storedMin) || !meta.TryGetValue("max_score", out var storedMax)
             || decimal.Parse(storedMin, CultureInfo.InvariantCulture) != min || decimal.Parse(storedMax, CultureInfo.InvariantCulture) != max;
         if (boundsChanged)
         {
-            foreach (var statement in RangeConstraints(s, min, max, span))
+            try
             {
-                await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
+                foreach (var statement in RangeConstraints(s, min, max, span))
+                {
+                    await ExecuteAsync(connection, transaction, statement, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.CheckViolation)
+            {
+                // Validating the projection's new range found current scores outside it: the transaction rolls back untouched.
+                throw new ScoreRangeConflictException(
+                    s,
+                    meta.TryGetValue("min_score", out var oldMin) ? decimal.Parse(oldMin, CultureInfo.InvariantCulture) : null,
+                    meta.TryGetValue("max_score", out var oldMax) ? decimal.Parse(oldMax, CultureInfo.InvariantCulture) : null,
+                    min,
+                    max,
+                    ex);
             }
         }
 
@@ -110,8 +124,8 @@ internal static class ScoringSchema
         }
     }
 
-    /// <summary>Converts a validated bound to the exact decimal that the CHECK constraints and the parameters use.</summary>
-    public static decimal ToDecimal(double value) => (decimal)value;
+    /// <summary>Converts a validated bound or value to the exact decimal that the CHECK constraints and the parameters use.</summary>
+    public static decimal ToDecimal(double value) => ExactScore.ToDecimal(value);
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {

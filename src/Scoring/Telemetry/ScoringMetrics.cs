@@ -87,6 +87,8 @@ internal sealed class ScoringMetrics : IDisposable
         ScoreRejectionReason.InvalidCharacter => "invalid_character",
         ScoreRejectionReason.UnknownKind => "unknown_kind",
         ScoreRejectionReason.Negative => "negative",
+        ScoreRejectionReason.InvalidText => "invalid_text",
+        ScoreRejectionReason.TooPrecise => "too_precise",
         _ => "other",
     };
 

@@ -38,4 +38,10 @@ public enum UploadKeyRule
 
     /// <summary>The value is not valid UTF-16 (a lone surrogate), so it has no exact UTF-8 form.</summary>
     InvalidUnicode,
+
+    /// <summary>
+    /// A value was given with a null or empty field name; <see cref="InvalidUploadKeyValueException.Field"/> is its position,
+    /// e.g. <c>fields[1]</c>.
+    /// </summary>
+    EmptyFieldName,
 }

@@ -14,6 +14,9 @@ internal sealed class UploadMetrics
     /// <summary>Tag naming the rejected field.</summary>
     public const string FieldTag = "resilience.uploads.field";
 
+    /// <summary>The field tag's value for a field the template does not declare (its name is not recorded).</summary>
+    public const string UnknownFieldTagValue = "(unknown)";
+
     /// <summary>OpenTelemetry's tag for the kind of error: here the broken rule.</summary>
     public const string ErrorTypeTag = "error.type";
 

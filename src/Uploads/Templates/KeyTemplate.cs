@@ -89,26 +89,26 @@ internal sealed class KeyTemplate
             var c = text[i];
             if (c == '{')
             {
-                FlushLiteral(segments, literal);
-                var close = text.IndexOf('}', i + 1);
-                if (close < 0)
+                // A placeholder runs to the next '}'; a '{' met first means this one is never closed.
+                var length = text.AsSpan(i + 1).IndexOfAny('{', '}');
+                if (length < 0 || text[i + 1 + length] == '{')
                 {
+                    // Kept as literal text, so the structure checks below see the template as written.
                     problems.Add($"The '{{' at index {i} is never closed with '}}'.");
-                    break;
+                    literal.Append(c);
+                    i++;
+                    continue;
                 }
 
-                var placeholder = text[i..(close + 1)];
-                var segment = ParsePlaceholder(placeholder, text.AsSpan(i + 1, close - i - 1), fields, i, problems);
-                if (segment is { } s)
-                {
-                    segments.Add(s);
-                }
-
+                FlushLiteral(segments, literal);
+                var close = i + 1 + length;
+                segments.Add(ParsePlaceholder(text[i..(close + 1)], text.AsSpan(i + 1, length), fields, i, problems));
                 i = close + 1;
             }
             else if (c == '}')
             {
                 problems.Add($"The '}}' at index {i} has no matching '{{'.");
+                literal.Append(c);
                 i++;
             }
             else
@@ -127,7 +127,12 @@ internal sealed class KeyTemplate
         return segments;
     }
 
-    private static TemplateSegment? ParsePlaceholder(string placeholder, ReadOnlySpan<char> content, string[] fields, int index, List<string> problems)
+    /// <summary>
+    /// Reads one placeholder. One that breaks a rule adds its problem and still comes back as a segment of the kind it was
+    /// meant to be (<see cref="SegmentKind.Unknown"/> for an unknown name), so that the structure checks see a placeholder
+    /// in its place and report nothing that is not true of the template as written.
+    /// </summary>
+    private static TemplateSegment ParsePlaceholder(string placeholder, ReadOnlySpan<char> content, string[] fields, int index, List<string> problems)
     {
         var colon = content.IndexOf(':');
         var name = (colon < 0 ? content : content[..colon]).ToString();
@@ -139,39 +144,33 @@ internal sealed class KeyTemplate
                 (!int.TryParse(argument, NumberStyles.None, CultureInfo.InvariantCulture, out width) || width < 1 || width > MaxHashWidth))
             {
                 problems.Add($"The placeholder {placeholder} at index {index} needs a width from 1 to {MaxHashWidth}, e.g. {{hash:4}}.");
-                return null;
             }
 
             return new TemplateSegment(SegmentKind.Hash, placeholder, Width: width);
         }
 
-        if (argument is not null)
+        var fieldIndex = Array.IndexOf(fields, name);
+        var segment = name switch
+        {
+            IdName => new TemplateSegment(SegmentKind.Id, placeholder),
+            TimestampName => new TemplateSegment(SegmentKind.Timestamp, placeholder),
+            ExtensionName => new TemplateSegment(SegmentKind.Extension, placeholder),
+            _ when fieldIndex >= 0 => new TemplateSegment(SegmentKind.Field, placeholder, FieldIndex: fieldIndex),
+            _ => new TemplateSegment(SegmentKind.Unknown, placeholder),
+        };
+        if (segment.Kind == SegmentKind.Unknown)
+        {
+            var declared = fields.Length == 0 ? "none" : string.Join(", ", fields);
+            problems.Add(
+                $"The placeholder {placeholder} at index {index} is unknown: the built-ins are {{uuid}}, {{timestamp_ms}}, {{ext}} and {{hash}} / {{hash:N}}, " +
+                $"and caller fields must be declared (declared: {declared}).");
+        }
+        else if (argument is not null)
         {
             problems.Add($"The placeholder {placeholder} at index {index} takes no ':' argument (only {{hash:N}} does).");
-            return null;
         }
 
-        switch (name)
-        {
-            case IdName:
-                return new TemplateSegment(SegmentKind.Id, placeholder);
-            case TimestampName:
-                return new TemplateSegment(SegmentKind.Timestamp, placeholder);
-            case ExtensionName:
-                return new TemplateSegment(SegmentKind.Extension, placeholder);
-        }
-
-        var fieldIndex = Array.IndexOf(fields, name);
-        if (fieldIndex >= 0)
-        {
-            return new TemplateSegment(SegmentKind.Field, placeholder, FieldIndex: fieldIndex);
-        }
-
-        var declared = fields.Length == 0 ? "none" : string.Join(", ", fields);
-        problems.Add(
-            $"The placeholder {placeholder} at index {index} is unknown: the built-ins are {{uuid}}, {{timestamp_ms}}, {{ext}} and {{hash}} / {{hash:N}}, " +
-            $"and caller fields must be declared (declared: {declared}).");
-        return null;
+        return segment;
     }
 
     private static void CheckStructure(string text, string[] fields, List<TemplateSegment> segments, List<string> problems)

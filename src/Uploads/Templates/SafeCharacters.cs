@@ -25,15 +25,8 @@ internal static class SafeCharacters
     public static bool TryCheckRaw(ReadOnlySpan<char> value, out UploadKeyRule rule, out int index)
     {
         index = -1;
-        if (value.IsEmpty)
+        if (!HasKeySize(value, out rule))
         {
-            rule = UploadKeyRule.Empty;
-            return false;
-        }
-
-        if (value.Length > MaxKeyLength)
-        {
-            rule = UploadKeyRule.TooLong;
             return false;
         }
 
@@ -77,15 +70,8 @@ internal static class SafeCharacters
     {
         encodedLength = 0;
         index = -1;
-        if (value.IsEmpty)
+        if (!HasKeySize(value, out rule))
         {
-            rule = UploadKeyRule.Empty;
-            return false;
-        }
-
-        if (value.Length > MaxKeyLength)
-        {
-            rule = UploadKeyRule.TooLong;
             return false;
         }
 
@@ -213,6 +199,13 @@ internal static class SafeCharacters
 
     /// <summary>Strict UTF-8 bytes of valid UTF-16.</summary>
     public static int WriteUtf8(ReadOnlySpan<char> text, Span<byte> destination) => StrictUtf8.GetBytes(text, destination);
+
+    /// <summary>The first check of every value: not empty, and not longer than a whole key may be (<paramref name="rule"/> is meaningful when false).</summary>
+    private static bool HasKeySize(ReadOnlySpan<char> value, out UploadKeyRule rule)
+    {
+        rule = value.IsEmpty ? UploadKeyRule.Empty : UploadKeyRule.TooLong;
+        return !value.IsEmpty && value.Length <= MaxKeyLength;
+    }
 
     private static char HexUpper(int nibble) => (char)(nibble < 10 ? '0' + nibble : 'A' + nibble - 10);
 

@@ -9,6 +9,9 @@ internal enum SegmentKind
     Timestamp,
     Extension,
     Hash,
+
+    /// <summary>A placeholder with an unknown name; only seen while a template is checked, never in an accepted one.</summary>
+    Unknown,
 }
 
 /// <summary>One piece of a parsed template: literal text or a placeholder.</summary>

@@ -47,8 +47,10 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
             var json = Path.Combine(settings.Output, "drill-report.json");
             var html = Path.Combine(settings.Output, "drill-report.html");
             await JsonReport.WriteAsync(report, json, cancellationToken);
+            var summary = Path.Combine(settings.Output, "drill-summary.txt");
             await HtmlReport.WriteAsync(report, settings, html, cancellationToken);
-            Log($"reports written: {Path.GetFullPath(json)}, {Path.GetFullPath(html)}");
+            await ConsoleReport.WriteFileAsync(report, summary, cancellationToken);
+            Log($"reports written: {Path.GetFullPath(summary)}, {Path.GetFullPath(json)}, {Path.GetFullPath(html)}");
             return report.ResilientHeld ? 0 : 1;
         }
         finally

@@ -153,7 +153,7 @@ internal sealed class DrillSettings : CommandSettings
     public int Seed { get; init; }
 
     [CommandOption("-o|--output <FOLDER>")]
-    [Description("Where drill-report.json and drill-report.html are written.")]
+    [Description("Where drill-summary.txt, drill-report.json and drill-report.html are written.")]
     [DefaultValue("drill-report")]
     public string Output { get; init; } = "drill-report";
 

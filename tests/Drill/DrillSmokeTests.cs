@@ -39,6 +39,10 @@ public sealed class DrillSmokeTests(ServiceFixture services)
 
             Assert.True(process.ExitCode == 0, $"the drill exited with {process.ExitCode}:{Environment.NewLine}{log}");
             Assert.True(File.Exists(Path.Combine(output, "drill-report.html")), "the HTML report was written");
+            var summary = await File.ReadAllTextAsync(Path.Combine(output, "drill-summary.txt"), ct);
+            Assert.Contains("zero upload key collisions", summary);
+            Assert.Contains("Resilient mode: every invariant held.", summary);
+            Assert.DoesNotContain("\u001b[", summary); // plain text, no terminal colour codes
             var html = await File.ReadAllTextAsync(Path.Combine(output, "drill-report.html"), ct);
             Assert.Contains("<svg", html);
             Assert.DoesNotContain("<script", html);

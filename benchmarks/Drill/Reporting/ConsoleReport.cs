@@ -3,10 +3,28 @@ using Spectre.Console;
 
 namespace Resilience.Drill.Reporting;
 
-/// <summary>The final summary in the terminal: both modes side by side.</summary>
+/// <summary>The final summary: both modes side by side, in the terminal and as a plain-text file.</summary>
 internal static class ConsoleReport
 {
-    public static void Write(DrillReport report)
+    /// <summary>Writes the summary as plain text (no colours, 160 columns) to <paramref name="path"/>.</summary>
+    public static async Task WriteFileAsync(DrillReport report, string path, CancellationToken cancellationToken)
+    {
+        await using var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 160;
+        Write(report, console);
+        await File.WriteAllTextAsync(path, writer.ToString(), cancellationToken);
+    }
+
+    public static void Write(DrillReport report) => Write(report, AnsiConsole.Console);
+
+    private static void Write(DrillReport report, IAnsiConsole console)
     {
         var modes = report.Modes;
         var summary = new Table().Border(TableBorder.Rounded).Title("[bold]Spike drill[/]").AddColumn("");
@@ -46,8 +64,8 @@ internal static class ConsoleReport
                 : "-"));
         }
 
-        AnsiConsole.Write(summary);
-        AnsiConsole.MarkupLine(report.ResilientHeld
+        console.Write(summary);
+        console.MarkupLine(report.ResilientHeld
             ? "[green]Resilient mode: every invariant held.[/]"
             : "[red]Resilient mode: an invariant broke (exit code 1).[/]");
     }

@@ -37,11 +37,6 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
         try
         {
             var report = await RunAsync(settings, services, startedAt, Log, cancellationToken);
-            if (Console.IsOutputRedirected)
-            {
-                AnsiConsole.Profile.Width = 160; // a log file has no terminal width; keep the summary table readable
-            }
-
             ConsoleReport.Write(report);
             Directory.CreateDirectory(settings.Output);
             var json = Path.Combine(settings.Output, "drill-report.json");

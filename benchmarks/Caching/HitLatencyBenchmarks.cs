@@ -34,12 +34,12 @@ public class HitLatencyBenchmarks
         }
 
         _dictionary = new ConcurrentDictionary<int, string>();
-        _memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity });
-        _concurrentLru = new ConcurrentLru<int, string>(Capacity);
+        _memoryCache = BenchmarkCaches.NewMemoryCache(Capacity);
+        _concurrentLru = BenchmarkCaches.NewConcurrentLru<int, string>(Capacity);
         _concurrentTLru = new ConcurrentTLru<int, string>(Capacity, TimeSpan.FromMinutes(5));
-        _lruCache = new LruCache<int, string>(new CacheOptions<int, string> { Capacity = Capacity });
+        _lruCache = BenchmarkCaches.NewLruCache<int, string>(Capacity);
         _cappedMemoryCache = new CappedMemoryCache(new CappedMemoryCacheOptions { Capacity = Capacity });
-        var sized = new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5) };
+        var sized = BenchmarkCaches.NewSizedEntry();
         for (var key = 0; key < Capacity; key++)
         {
             _dictionary[key] = Value;

@@ -77,8 +77,8 @@ public class MemoryRetentionBenchmarks
 
     private static MemoryCache FillMemoryCache()
     {
-        var cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Cap });
-        var options = new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5) };
+        var cache = BenchmarkCaches.NewMemoryCache(Cap);
+        var options = BenchmarkCaches.NewSizedEntry();
         for (var user = 0; user < Users; user++)
         {
             cache.Set(UserKey(user), new byte[EntryBytes], options);
@@ -89,7 +89,7 @@ public class MemoryRetentionBenchmarks
 
     private static ConcurrentLru<string, byte[]> FillConcurrentLru()
     {
-        var cache = new ConcurrentLru<string, byte[]>(Cap);
+        var cache = BenchmarkCaches.NewConcurrentLru<string, byte[]>(Cap);
         for (var user = 0; user < Users; user++)
         {
             cache.AddOrUpdate(UserKey(user), new byte[EntryBytes]);
@@ -100,7 +100,7 @@ public class MemoryRetentionBenchmarks
 
     private static LruCache<string, byte[]> FillLruCache()
     {
-        var cache = new LruCache<string, byte[]>(new CacheOptions<string, byte[]> { Capacity = Cap });
+        var cache = BenchmarkCaches.NewLruCache<string, byte[]>(Cap);
         for (var user = 0; user < Users; user++)
         {
             cache.Set(UserKey(user), new byte[EntryBytes]);

@@ -22,7 +22,7 @@ public class MixedThroughputBenchmarks
     private const int Capacity = 1000;
     private const int OperationsPerThread = 20_000;
     private static readonly string Value = "cached";
-    private static readonly MemoryCacheEntryOptions Sized = new() { Size = 1, AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5) };
+    private static readonly MemoryCacheEntryOptions Sized = BenchmarkCaches.NewSizedEntry();
 
     private int[][] _keys = null!;
     private bool[][] _isWrite = null!;
@@ -57,9 +57,9 @@ public class MixedThroughputBenchmarks
         }
 
         _dictionary = new ConcurrentDictionary<int, string>();
-        _memoryCache = new MemoryCache(new MemoryCacheOptions { SizeLimit = Capacity });
-        _concurrentLru = new ConcurrentLru<int, string>(Capacity);
-        _lruCache = new LruCache<int, string>(new CacheOptions<int, string> { Capacity = Capacity });
+        _memoryCache = BenchmarkCaches.NewMemoryCache(Capacity);
+        _concurrentLru = BenchmarkCaches.NewConcurrentLru<int, string>(Capacity);
+        _lruCache = BenchmarkCaches.NewLruCache<int, string>(Capacity);
         _cpuAtSetup = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
     }
 

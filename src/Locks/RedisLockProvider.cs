@@ -418,8 +418,7 @@ public sealed class RedisLockProvider : IDisposable
             {
                 result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
             }
-            catch (Exception ex) when (IsTransient(ex) && Options.ReleaseRetryAttempts > 0 && handle.RemainingValidity > TimeSpan.Zero
-                                       && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (ShouldRetryRelease(ex, handle) && !cancellationToken.IsCancellationRequested)
             {
                 using var budget = new CancellationTokenSource(handle.RemainingValidity, Time);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(budget.Token, cancellationToken);
@@ -430,10 +429,9 @@ public sealed class RedisLockProvider : IDisposable
                     linked.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is RedisException or OperationCanceledException or TimeoutException)
+        catch (Exception ex) when (IsReleaseFailure(ex))
         {
-            LockLog.ReleaseFailed(Logger, ex, Name, handle.Resource, handle.FencingToken);
-            return LockReleaseOutcome.Failed;
+            return ReleaseFailed(handle, ex);
         }
         finally
         {
@@ -452,7 +450,7 @@ public sealed class RedisLockProvider : IDisposable
             {
                 result = (long)_db.ScriptEvaluate(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs);
             }
-            catch (Exception ex) when (IsTransient(ex) && Options.ReleaseRetryAttempts > 0 && handle.RemainingValidity > TimeSpan.Zero)
+            catch (Exception ex) when (ShouldRetryRelease(ex, handle))
             {
                 using var budget = new CancellationTokenSource(handle.RemainingValidity, Time);
                 result = _releaseRetry.Execute(
@@ -461,10 +459,9 @@ public sealed class RedisLockProvider : IDisposable
                     budget.Token);
             }
         }
-        catch (Exception ex) when (ex is RedisException or OperationCanceledException or TimeoutException)
+        catch (Exception ex) when (IsReleaseFailure(ex))
         {
-            LockLog.ReleaseFailed(Logger, ex, Name, handle.Resource, handle.FencingToken);
-            return LockReleaseOutcome.Failed;
+            return ReleaseFailed(handle, ex);
         }
         finally
         {
@@ -480,6 +477,19 @@ public sealed class RedisLockProvider : IDisposable
         {
             waiters.TrySetResult();
         }
+    }
+
+    /// <summary>Whether a failed release script is worth retrying: a transient error, retries on, and the lease still valid.</summary>
+    private bool ShouldRetryRelease(Exception ex, RedisLockHandle handle) =>
+        IsTransient(ex) && Options.ReleaseRetryAttempts > 0 && handle.RemainingValidity > TimeSpan.Zero;
+
+    /// <summary>What ends a release as <see cref="LockReleaseOutcome.Failed"/> rather than throwing to the caller.</summary>
+    private static bool IsReleaseFailure(Exception ex) => ex is RedisException or OperationCanceledException or TimeoutException;
+
+    private LockReleaseOutcome ReleaseFailed(RedisLockHandle handle, Exception ex)
+    {
+        LockLog.ReleaseFailed(Logger, ex, Name, handle.Resource, handle.FencingToken);
+        return LockReleaseOutcome.Failed;
     }
 
     private LockReleaseOutcome Released(RedisLockHandle handle, long result)

@@ -10,10 +10,11 @@ namespace Resilience.Pooling;
 /// </summary>
 internal sealed class PooledBatch : DbBatch
 {
-    private readonly PostgresPool _pool;
     private readonly NpgsqlBatch _batch = new();
+    private readonly PooledExecution<NpgsqlBatch> _execution;
 
-    public PooledBatch(PostgresPool pool) => _pool = pool;
+    public PooledBatch(PostgresPool pool) =>
+        _execution = new PooledExecution<NpgsqlBatch>(pool, _batch, static (batch, connection) => batch.Connection = connection);
 
     public override int Timeout
     {
@@ -42,71 +43,24 @@ internal sealed class PooledBatch : DbBatch
     public override Task PrepareAsync(CancellationToken cancellationToken = default) =>
         Task.FromException(new NotSupportedException("A batch created by the pool cannot be prepared; rent a connection instead."));
 
-    public override int ExecuteNonQuery()
-    {
-        using var connection = _pool.OpenConnection();
-        _batch.Connection = connection;
-        return _batch.ExecuteNonQuery();
-    }
+    public override int ExecuteNonQuery() => _execution.Execute(static batch => batch.ExecuteNonQuery());
 
-    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default)
-    {
-        var connection = await _pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            _batch.Connection = connection;
-            return await _batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken = default) =>
+        _execution.ExecuteAsync(static (batch, token) => batch.ExecuteNonQueryAsync(token), cancellationToken);
 
-    public override object? ExecuteScalar()
-    {
-        using var connection = _pool.OpenConnection();
-        _batch.Connection = connection;
-        return _batch.ExecuteScalar();
-    }
+    public override object? ExecuteScalar() => _execution.Execute(static batch => batch.ExecuteScalar());
 
-    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default)
-    {
-        var connection = await _pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            _batch.Connection = connection;
-            return await _batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken = default) =>
+        _execution.ExecuteAsync(static (batch, token) => batch.ExecuteScalarAsync(token), cancellationToken);
 
     protected override DbBatchCommand CreateDbBatchCommand() => _batch.CreateBatchCommand();
 
-    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
-    {
-        var connection = _pool.OpenConnection();
-        try
-        {
-            _batch.Connection = connection;
-            return _batch.ExecuteReader(behavior | CommandBehavior.CloseConnection);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
+        _execution.ExecuteReader(behavior, static (batch, closing) => batch.ExecuteReader(closing));
 
-    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
-    {
-        var connection = await _pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            _batch.Connection = connection;
-            return await _batch.ExecuteReaderAsync(behavior | CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
+        await _execution.ExecuteReaderAsync(behavior, static (batch, closing, token) => batch.ExecuteReaderAsync(closing, token), cancellationToken)
+            .ConfigureAwait(false);
 
     public override void Dispose()
     {

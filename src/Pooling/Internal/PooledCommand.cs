@@ -11,13 +11,13 @@ namespace Resilience.Pooling;
 /// </summary>
 internal sealed class PooledCommand : DbCommand
 {
-    private readonly PostgresPool _pool;
     private readonly NpgsqlCommand _command;
+    private readonly PooledExecution<NpgsqlCommand> _execution;
 
     public PooledCommand(PostgresPool pool, string? commandText)
     {
-        _pool = pool;
         _command = new NpgsqlCommand(commandText);
+        _execution = new PooledExecution<NpgsqlCommand>(pool, _command, static (command, connection) => command.Connection = connection);
     }
 
     [AllowNull]
@@ -65,71 +65,24 @@ internal sealed class PooledCommand : DbCommand
 
     public override void Prepare() => throw new NotSupportedException("A command created by the pool cannot be prepared; rent a connection instead.");
 
-    public override int ExecuteNonQuery()
-    {
-        using var connection = _pool.OpenConnection();
-        _command.Connection = connection;
-        return _command.ExecuteNonQuery();
-    }
+    public override int ExecuteNonQuery() => _execution.Execute(static command => command.ExecuteNonQuery());
 
-    public override async Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken)
-    {
-        var connection = await _pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            _command.Connection = connection;
-            return await _command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public override Task<int> ExecuteNonQueryAsync(CancellationToken cancellationToken) =>
+        _execution.ExecuteAsync(static (command, token) => command.ExecuteNonQueryAsync(token), cancellationToken);
 
-    public override object? ExecuteScalar()
-    {
-        using var connection = _pool.OpenConnection();
-        _command.Connection = connection;
-        return _command.ExecuteScalar();
-    }
+    public override object? ExecuteScalar() => _execution.Execute(static command => command.ExecuteScalar());
 
-    public override async Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken)
-    {
-        var connection = await _pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            _command.Connection = connection;
-            return await _command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
+    public override Task<object?> ExecuteScalarAsync(CancellationToken cancellationToken) =>
+        _execution.ExecuteAsync(static (command, token) => command.ExecuteScalarAsync(token), cancellationToken);
 
     protected override DbParameter CreateDbParameter() => _command.CreateParameter();
 
-    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior)
-    {
-        var connection = _pool.OpenConnection();
-        try
-        {
-            _command.Connection = connection;
-            return _command.ExecuteReader(behavior | CommandBehavior.CloseConnection);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-    }
+    protected override DbDataReader ExecuteDbDataReader(CommandBehavior behavior) =>
+        _execution.ExecuteReader(behavior, static (command, closing) => command.ExecuteReader(closing));
 
-    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken)
-    {
-        var connection = await _pool.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            _command.Connection = connection;
-            return await _command.ExecuteReaderAsync(behavior | CommandBehavior.CloseConnection, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    protected override async Task<DbDataReader> ExecuteDbDataReaderAsync(CommandBehavior behavior, CancellationToken cancellationToken) =>
+        await _execution.ExecuteReaderAsync(behavior, static (command, closing, token) => command.ExecuteReaderAsync(closing, token), cancellationToken)
+            .ConfigureAwait(false);
 
     protected override void Dispose(bool disposing)
     {

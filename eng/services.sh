@@ -37,7 +37,16 @@ export RESILIENCE_REDIS="127.0.0.1:$REDIS_PORT"
 EOF
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(head -n1 "$1")" 2>/dev/null; }
+# A pid file names a live server only if that pid still runs one of ours (a stale file after a reboot or a kill -9
+# may name an unrelated process that reused the pid).
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid; pid="$(head -n1 "$1")"
+  kill -0 "$pid" 2>/dev/null || return 1
+  grep -qE 'postgres|pgbouncer|redis' "/proc/$pid/comm" 2>/dev/null || return 1
+  # A killed daemon whose parent never reaps it stays a zombie (state Z): it serves nothing.
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != "Z" ]
+}
 
 # ---------------------------------------------------------------- install
 apt_updated=""

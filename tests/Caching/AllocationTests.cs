@@ -3,6 +3,11 @@ using Resilience.Caching;
 
 namespace Resilience.Caching.Tests;
 
+/// <summary>
+/// Runs alone: a <c>MetricCollector</c> in another test class listens to every cache's instruments
+/// and allocates on the recording thread, which would be counted here.
+/// </summary>
+[Collection(nameof(AllocationTests))]
 public sealed class AllocationTests
 {
     [Theory]
@@ -60,3 +65,6 @@ public sealed class AllocationTests
         Assert.Equal(listening ? 11_000 : 0, Interlocked.Read(ref hits));
     }
 }
+
+[CollectionDefinition(nameof(AllocationTests), DisableParallelization = true)]
+public sealed class AllocationTestsCollection;

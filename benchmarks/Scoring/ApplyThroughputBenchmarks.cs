@@ -25,6 +25,7 @@ public class ApplyThroughputBenchmarks
     public bool NoResetOnClose { get; set; }
 
     private ScoreStore _store = null!;
+    private ScoreStore _uncombinedStore = null!;
     private string _schema = null!;
     private string _incidentSql = null!;
     private long _nextEventId;
@@ -48,6 +49,7 @@ public class ApplyThroughputBenchmarks
         _schema = $"scoring_bench_{Guid.NewGuid():N}";
         _store = new ScoreStore(_dataSource, new ScoringOptions { Schema = _schema, MinScore = 0, MaxScore = 1e12, MaxBatchSize = 1_000 });
         _store.EnsureSchemaAsync().GetAwaiter().GetResult();
+        _uncombinedStore = new ScoreStore(_dataSource, new ScoringOptions { Schema = _schema, MinScore = 0, MaxScore = 1e12, MaxBatchSize = 1_000, CombineApplies = false });
         _incidentSql = $"UPDATE {_schema}.score_projection SET score = COALESCE($1, score) + 1 WHERE user_id = $2 AND concept = $3";
 
         // Every score exists before the runs, so the baseline's UPDATE always finds its row (as in production).
@@ -68,6 +70,7 @@ public class ApplyThroughputBenchmarks
         }
 
         _store.Dispose();
+        _uncombinedStore.Dispose();
         _dataSource.Dispose();
     }
 
@@ -85,12 +88,21 @@ public class ApplyThroughputBenchmarks
         }
     });
 
-    [Benchmark(OperationsPerInvoke = Writers * ChangesPerWriter, Description = "ApplyAsync (event + projection)")]
+    [Benchmark(OperationsPerInvoke = Writers * ChangesPerWriter, Description = "ApplyAsync (event + projection; default: combined)")]
     public Task Apply() => RunWritersAsync(async random =>
     {
         for (var i = 0; i < ChangesPerWriter; i++)
         {
             await _store.ApplyAsync(NextEvent(random));
+        }
+    });
+
+    [Benchmark(OperationsPerInvoke = Writers * ChangesPerWriter, Description = "ApplyAsync, CombineApplies = false (one statement per call)")]
+    public Task ApplyUncombined() => RunWritersAsync(async random =>
+    {
+        for (var i = 0; i < ChangesPerWriter; i++)
+        {
+            await _uncombinedStore.ApplyAsync(NextEvent(random));
         }
     });
 

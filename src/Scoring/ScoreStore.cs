@@ -29,6 +29,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     private readonly ScoringMetrics _metrics;
     private readonly ScoringQueries _queries;
     private readonly Lock _schemaGate = new();
+    private readonly ApplyCombiner? _combiner;
     private Task? _schemaReady;
 
     /// <summary>Creates a store.</summary>
@@ -54,7 +55,22 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = new ScoringMetrics(meterFactory, _options.Schema);
         _queries = new ScoringQueries(_options.Schema);
+        if (_options.CombineApplies)
+        {
+            _combiner = new ApplyCombiner(
+                events => ExecuteAsync(events, "apply_combined", CancellationToken.None),
+                async e => (await ExecuteAsync([e], "apply", CancellationToken.None).ConfigureAwait(false))[0],
+                _metrics.EventsPerStatement,
+                _options.MaxBatchSize,
+                _options.MaxConcurrentApplyBatches);
+        }
     }
+
+    /// <summary>Applies waiting for a free statement slot (for tests).</summary>
+    internal int QueuedApplies => _combiner?.Queued ?? 0;
+
+    /// <summary>Round trips that carried more than one caller's apply (for tests).</summary>
+    internal long SharedApplyBatches => _combiner?.SharedBatches ?? 0;
 
     /// <summary>The schema this store writes to.</summary>
     public string Schema => _options.Schema;
@@ -71,8 +87,15 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     public async Task<ScoreResult> ApplyAsync(ScoreEvent scoreEvent, CancellationToken cancellationToken = default)
     {
         ThrowIfInvalid(ScoreEventValidator.Check(scoreEvent, _options));
-        var results = await ExecuteAsync([scoreEvent], "apply", cancellationToken).ConfigureAwait(false);
-        return results[0];
+        if (_combiner is null)
+        {
+            var results = await ExecuteAsync([scoreEvent], "apply", cancellationToken).ConfigureAwait(false);
+            return results[0];
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        await EnsureReadyAsync(cancellationToken).ConfigureAwait(false);
+        return await _combiner.ApplyAsync(scoreEvent, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -184,6 +207,8 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         MaxIdLength = options.MaxIdLength,
         MaxBatchSize = options.MaxBatchSize,
         CreateSchemaOnFirstUse = options.CreateSchemaOnFirstUse,
+        CombineApplies = options.CombineApplies,
+        MaxConcurrentApplyBatches = options.MaxConcurrentApplyBatches,
     };
 
     private static void AddScope(NpgsqlCommand command, ScoreScope? scope)

@@ -18,6 +18,9 @@ public sealed class ScoringOptions
     /// <summary>The default <see cref="MaxBatchSize"/>: 1,000 events.</summary>
     public const int DefaultMaxBatchSize = 1_000;
 
+    /// <summary>The default <see cref="MaxConcurrentApplyBatches"/>: 4 statements.</summary>
+    public const int DefaultMaxConcurrentApplyBatches = 4;
+
     /// <summary>The largest magnitude accepted for <see cref="MinScore"/> and <see cref="MaxScore"/>: 1e15.</summary>
     public const double ScoreLimit = 1e15;
 
@@ -58,4 +61,20 @@ public sealed class ScoringOptions
     /// (as <see cref="ScoreStore.EnsureSchemaAsync"/> does); set <see langword="false"/> when a deployment step owns migrations.
     /// </summary>
     public bool CreateSchemaOnFirstUse { get; set; } = true;
+
+    /// <summary>
+    /// When <see langword="true"/> (the default), concurrent <see cref="ScoreStore.ApplyAsync"/> calls share round trips:
+    /// while <see cref="MaxConcurrentApplyBatches"/> apply statements are in flight, further events queue and the next free
+    /// slot sends them as one batch (at most <see cref="MaxBatchSize"/>). A lone caller is sent at once (no timer). Every event
+    /// still commits atomically with its projection change, and every caller gets its own result or exception: a shared
+    /// statement that fails on one event rolls back and its events are applied again one by one.
+    /// Set <see langword="false"/> to give every call its own statement.
+    /// </summary>
+    public bool CombineApplies { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="CombineApplies"/>, the most apply statements of this store in flight at once (each holds one
+    /// connection while it runs). Between 1 and 1,000; default 4.
+    /// </summary>
+    public int MaxConcurrentApplyBatches { get; set; } = DefaultMaxConcurrentApplyBatches;
 }

@@ -51,6 +51,11 @@ public sealed partial class ScoringOptionsValidator : IValidateOptions<ScoringOp
             failures.Add($"ScoringOptions.MaxBatchSize must be between 1 and 100000; got {options.MaxBatchSize}.");
         }
 
+        if (options.MaxConcurrentApplyBatches is < 1 or > 1_000)
+        {
+            failures.Add($"ScoringOptions.MaxConcurrentApplyBatches must be between 1 and 1000; got {options.MaxConcurrentApplyBatches}.");
+        }
+
         return failures;
     }
 

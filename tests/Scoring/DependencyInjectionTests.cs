@@ -59,13 +59,14 @@ public sealed class DependencyInjectionTests(ServiceFixture services)
                 o.MaxScore = 1e20;
                 o.MaxIdLength = 0;
                 o.MaxBatchSize = -1;
+                o.MaxConcurrentApplyBatches = 0;
             });
         using var provider = collection.BuildServiceProvider();
 
         var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
 
-        Assert.Equal(5, error.Failures.Count());
-        foreach (var field in new[] { "Schema", "MinScore", "MaxScore", "MaxIdLength", "MaxBatchSize" })
+        Assert.Equal(6, error.Failures.Count());
+        foreach (var field in new[] { "Schema", "MinScore", "MaxScore", "MaxIdLength", "MaxBatchSize", "MaxConcurrentApplyBatches" })
         {
             Assert.Contains(error.Failures, f => f.Contains($"ScoringOptions.{field}", StringComparison.Ordinal));
         }

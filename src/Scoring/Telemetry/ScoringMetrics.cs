@@ -15,6 +15,7 @@ internal sealed class ScoringMetrics : IDisposable
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _conflicts;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<int> _eventsPerStatement;
 
     public ScoringMetrics(IMeterFactory? meterFactory, string schema)
     {
@@ -36,7 +37,12 @@ internal sealed class ScoringMetrics : IDisposable
         _duration = _meter.CreateHistogram<double>(
             "resilience.scoring.apply.duration", "s", "Duration of apply and batch apply calls that reached the database.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        _eventsPerStatement = _meter.CreateHistogram<int>(
+            "resilience.scoring.apply.combined_events", "{event}", "Callers' events sent in one statement by combined ApplyAsync calls.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] });
     }
+
+    public void EventsPerStatement(int count) => _eventsPerStatement.Record(count);
 
     public void Applied(int count)
     {

@@ -1,0 +1,212 @@
+namespace Resilience.Scoring;
+
+/// <summary>
+/// Turns concurrent single applies into shared round trips ("natural batching", as a database's group commit does):
+/// while <see cref="ScoringOptions.MaxConcurrentApplyBatches"/> statements are in flight, further events wait in a queue,
+/// and the next free slot sends everything queued as one batch. Nothing waits for a timer, so a lone caller goes straight
+/// to the database. Each event still commits atomically with its projection change and each caller gets its own result
+/// or its own exception: when a shared batch fails on one event (a version conflict, a reused id, a bound), the statement
+/// rolls back as a whole and every event of that batch is applied again on its own.
+/// </summary>
+internal sealed class ApplyCombiner
+{
+    private readonly Func<IReadOnlyList<ScoreEvent>, Task<ScoreResult[]>> _applyMany;
+    private readonly Func<ScoreEvent, Task<ScoreResult>> _applyOne;
+    private readonly Action<int> _batchSent;
+    private readonly int _maxBatch;
+    private readonly int _maxInFlight;
+    private readonly Lock _gate = new();
+    private readonly Queue<Pending> _queue = new();
+    private int _inFlight;
+    private long _sharedBatches;
+
+    public ApplyCombiner(
+        Func<IReadOnlyList<ScoreEvent>, Task<ScoreResult[]>> applyMany,
+        Func<ScoreEvent, Task<ScoreResult>> applyOne,
+        Action<int> batchSent,
+        int maxBatch,
+        int maxInFlight)
+    {
+        _applyMany = applyMany;
+        _applyOne = applyOne;
+        _batchSent = batchSent;
+        _maxBatch = maxBatch;
+        _maxInFlight = maxInFlight;
+    }
+
+    /// <summary>Events waiting for a free slot, cancelled ones included until a batch skips them (for tests).</summary>
+    internal int Queued
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Round trips that carried more than one caller's event (for tests).</summary>
+    internal long SharedBatches => Interlocked.Read(ref _sharedBatches);
+
+    /// <summary>
+    /// Applies one validated event. If <paramref name="cancellationToken"/> fires while the event is still queued, it is
+    /// dropped and never written; once it has been sent, the caller stops waiting but the statement runs to its end (the
+    /// event may be applied: retrying with the same event id is safe).
+    /// </summary>
+    public async Task<ScoreResult> ApplyAsync(ScoreEvent scoreEvent, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(scoreEvent);
+        bool lead;
+        lock (_gate)
+        {
+            _queue.Enqueue(pending);
+            lead = _inFlight < _maxInFlight;
+            if (lead)
+            {
+                _inFlight++;
+            }
+        }
+
+        if (lead)
+        {
+            // This caller sends the next batch itself (its own event is in it unless the queue is longer than a batch),
+            // then leaves whatever arrived meanwhile to a drain on the thread pool, so its own wait stays one batch long.
+            await SendNextBatchAsync().ConfigureAwait(false);
+            if (KeepSlotForQueued())
+            {
+                _ = Task.Run(DrainAsync, CancellationToken.None);
+            }
+        }
+
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return await pending.Result.Task.ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            lock (_gate)
+            {
+                // Still queued: mark it so that no batch takes it; it is never written.
+                pending.Cancelled = !pending.Taken;
+            }
+
+            throw;
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        do
+        {
+            await SendNextBatchAsync().ConfigureAwait(false);
+        }
+        while (KeepSlotForQueued());
+    }
+
+    /// <summary>Keeps the caller's in-flight slot (returns true) when events are queued; otherwise releases it.</summary>
+    private bool KeepSlotForQueued()
+    {
+        lock (_gate)
+        {
+            if (_queue.Count > 0)
+            {
+                return true;
+            }
+
+            _inFlight--;
+            return false;
+        }
+    }
+
+    private async Task SendNextBatchAsync()
+    {
+        var batch = new List<Pending>();
+        lock (_gate)
+        {
+            while (batch.Count < _maxBatch && _queue.TryDequeue(out var next))
+            {
+                if (!next.Cancelled)
+                {
+                    next.Taken = true;
+                    batch.Add(next);
+                }
+            }
+        }
+
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        _batchSent(batch.Count);
+        if (batch.Count == 1)
+        {
+            await ApplyAloneAsync(batch[0]).ConfigureAwait(false);
+            return;
+        }
+
+        Interlocked.Increment(ref _sharedBatches);
+        ScoreResult[] results;
+        try
+        {
+            results = await _applyMany([.. batch.Select(p => p.Event)]).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ScoringException or Npgsql.PostgresException)
+        {
+            // One event made the shared statement fail and roll back: nothing of the batch was written. Apply each on its
+            // own, in arrival order, so that every caller gets exactly the outcome it would have had alone.
+            foreach (var pending in batch)
+            {
+                await ApplyAloneAsync(pending).ConfigureAwait(false);
+            }
+
+            return;
+        }
+        catch (Exception ex)
+        {
+            // The connection or the server failed: nothing of the batch is known to be written, as for a lone apply.
+            foreach (var pending in batch)
+            {
+                pending.Result.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Result.TrySetResult(results[i]);
+        }
+    }
+
+    private async Task ApplyAloneAsync(Pending pending)
+    {
+        try
+        {
+            pending.Result.TrySetResult(await _applyOne(pending.Event).ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            pending.Result.TrySetException(ex);
+        }
+    }
+
+    private sealed class Pending(ScoreEvent scoreEvent)
+    {
+        public ScoreEvent Event { get; } = scoreEvent;
+
+        public TaskCompletionSource<ScoreResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Guarded by the combiner's gate.</summary>
+        public bool Taken { get; set; }
+
+        /// <summary>Guarded by the combiner's gate.</summary>
+        public bool Cancelled { get; set; }
+    }
+}

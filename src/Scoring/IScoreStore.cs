@@ -12,8 +12,10 @@ public interface IScoreStore
     Task EnsureSchemaAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Validates the event, then appends it and updates the projection in one statement (one round trip).
-    /// A repeated event id writes nothing and returns the first application's result.
+    /// Validates the event, then appends it and updates the projection in one statement (one round trip), which concurrent
+    /// calls may share (<see cref="ScoringOptions.CombineApplies"/>); the event and its projection change still commit together.
+    /// A repeated event id writes nothing and returns the first application's result. Cancellation while the event waits for a
+    /// statement drops it; once sent, the statement runs to its end and the event may be applied (retrying with the same id is safe).
     /// </summary>
     /// <param name="scoreEvent">The change.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

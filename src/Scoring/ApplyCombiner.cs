@@ -70,13 +70,10 @@ internal sealed class ApplyCombiner
 
         if (lead)
         {
-            // This caller sends the next batch itself (its own event is in it unless the queue is longer than a batch),
-            // then leaves whatever arrived meanwhile to a drain on the thread pool, so its own wait stays one batch long.
-            await SendNextBatchAsync().ConfigureAwait(false);
-            if (KeepSlotForQueued())
-            {
-                _ = Task.Run(DrainAsync, CancellationToken.None);
-            }
+            // This caller starts the drain itself: it takes the queue (its own event included) and sends it before its first
+            // await, so a lone caller goes straight to the database. The drain then goes on sending whatever queued meanwhile,
+            // while every caller, this one too, waits only for its own result and can stop waiting when cancelled.
+            _ = DrainAsync();
         }
 
         if (!cancellationToken.CanBeCanceled)
@@ -100,6 +97,7 @@ internal sealed class ApplyCombiner
         }
     }
 
+    /// <summary>Sends batches until the queue is empty, then gives the slot back. Never throws.</summary>
     private async Task DrainAsync()
     {
         do
@@ -109,7 +107,7 @@ internal sealed class ApplyCombiner
         while (KeepSlotForQueued());
     }
 
-    /// <summary>Keeps the caller's in-flight slot (returns true) when events are queued; otherwise releases it.</summary>
+    /// <summary>Keeps the drain's in-flight slot (returns true) when events are queued; otherwise releases it.</summary>
     private bool KeepSlotForQueued()
     {
         lock (_gate)
@@ -144,7 +142,17 @@ internal sealed class ApplyCombiner
             return;
         }
 
-        _batchSent(batch.Count);
+        try
+        {
+            _batchSent(batch.Count);
+        }
+        catch (Exception ex)
+        {
+            // A metrics listener threw: the events were not sent; their callers see why, and the drain goes on.
+            FailAll(batch, ex);
+            return;
+        }
+
         if (batch.Count == 1)
         {
             await ApplyAloneAsync(batch[0]).ConfigureAwait(false);
@@ -171,17 +179,21 @@ internal sealed class ApplyCombiner
         catch (Exception ex)
         {
             // The connection or the server failed: nothing of the batch is known to be written, as for a lone apply.
-            foreach (var pending in batch)
-            {
-                pending.Result.TrySetException(ex);
-            }
-
+            FailAll(batch, ex);
             return;
         }
 
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Result.TrySetResult(results[i]);
+        }
+    }
+
+    private static void FailAll(List<Pending> batch, Exception ex)
+    {
+        foreach (var pending in batch)
+        {
+            pending.Result.TrySetException(ex);
         }
     }
 

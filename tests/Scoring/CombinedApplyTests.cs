@@ -16,7 +16,7 @@ public sealed class CombinedApplyTests(ServiceFixture services)
     public async Task Queued_applies_share_one_statement_and_each_caller_gets_its_own_result()
     {
         await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
-        await using var gate = await BlockedSlot.OpenAsync(db);
+        await using var gate = await BlockedSlot.OpenAsync(db, Ct);
 
         var queued = Enumerable.Range(0, 12).Select(i => db.Store.ApplyAsync(ScoreEvent.Add($"e{i}", $"u{i % 3}", "c", i + 1), Ct)).ToArray();
         await gate.WaitUntilQueuedAsync(queued.Length);
@@ -47,7 +47,7 @@ public sealed class CombinedApplyTests(ServiceFixture services)
             o.MaxScore = 100;
         });
         await db.Store.ApplyAsync(ScoreEvent.Set("taken", "u-old", "c", 5), Ct);
-        await using var gate = await BlockedSlot.OpenAsync(db);
+        await using var gate = await BlockedSlot.OpenAsync(db, Ct);
 
         var good = Enumerable.Range(0, 6).Select(i => db.Store.ApplyAsync(ScoreEvent.Add($"g{i}", $"u{i}", "c", 1), Ct)).ToArray();
         var stale = db.Store.ApplyAsync(ScoreEvent.Add("stale", "u0", "c", 1) with { ExpectedVersion = 7 }, Ct);
@@ -76,7 +76,7 @@ public sealed class CombinedApplyTests(ServiceFixture services)
     public async Task An_apply_cancelled_while_queued_is_never_written()
     {
         await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
-        await using var gate = await BlockedSlot.OpenAsync(db);
+        await using var gate = await BlockedSlot.OpenAsync(db, Ct);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
         var kept = db.Store.ApplyAsync(ScoreEvent.Add("kept", "u1", "c", 1), Ct);
@@ -89,6 +89,23 @@ public sealed class CombinedApplyTests(ServiceFixture services)
         Assert.Equal((1.0, 1L), ((await kept).Score, (await kept).Version));
         Assert.Equal(0, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE event_id = 'dropped'"));
         Assert.Null(await db.Store.GetAsync("u2", "c", Ct));
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task A_caller_whose_statement_is_in_flight_stops_waiting_when_cancelled_and_the_statement_still_completes()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        await using var gate = await BlockedSlot.OpenAsync(db, cancel.Token);
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => gate.Blocked);
+
+        // The statement was already sent: it waits on the row lock, then applies; a retry with the same id gets its result.
+        await gate.ReleaseAsync();
+        var retried = await db.Store.ApplyAsync(ScoreEvent.Add("blocker-waits", "blocker", "c", 1), Ct);
+        Assert.Equal((2.0, 2L, true), (retried.Score, retried.Version, retried.IsDuplicate));
         Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
     }
 
@@ -125,7 +142,7 @@ public sealed class CombinedApplyTests(ServiceFixture services)
 
         public Task<ScoreResult> Blocked { get; }
 
-        public static async Task<BlockedSlot> OpenAsync(ScoringDatabase db)
+        public static async Task<BlockedSlot> OpenAsync(ScoringDatabase db, CancellationToken blockedCallToken)
         {
             await db.Store.ApplyAsync(ScoreEvent.Add("blocker-seed", "blocker", "c", 1), Ct);
             var connection = await db.DataSource.OpenConnectionAsync(Ct);
@@ -135,7 +152,7 @@ public sealed class CombinedApplyTests(ServiceFixture services)
                 await command.ExecuteScalarAsync(Ct);
             }
 
-            var blocked = db.Store.ApplyAsync(ScoreEvent.Add("blocker-waits", "blocker", "c", 1), Ct);
+            var blocked = db.Store.ApplyAsync(ScoreEvent.Add("blocker-waits", "blocker", "c", 1), blockedCallToken);
             var slot = new BlockedSlot(db, connection, transaction, blocked);
             await slot.WaitForAsync("the blocked apply to wait on the row lock", async () =>
                 await db.ScalarAsync(
@@ -152,7 +169,10 @@ public sealed class CombinedApplyTests(ServiceFixture services)
             {
                 _released = true;
                 await _transaction.CommitAsync(Ct);
-                Assert.Equal(2L, (await Blocked).Version);
+                if (!Blocked.IsCanceled)
+                {
+                    Assert.Equal(2L, (await Blocked).Version);
+                }
             }
         }
 

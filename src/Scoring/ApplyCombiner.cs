@@ -6,13 +6,17 @@ namespace Resilience.Scoring;
 /// and the next free slot sends everything queued as one batch. Nothing waits for a timer, so a lone caller goes straight
 /// to the database. Each event still commits atomically with its projection change and each caller gets its own result
 /// or its own exception: when a shared batch fails on one event (a version conflict, a reused id, a bound), the statement
-/// rolls back as a whole and every event of that batch is applied again on its own.
+/// rolls back as a whole and every event of that batch is applied again on its own. A failure no event caused (the
+/// connection, the server, the data source) fails every caller of that statement with that exception, as it would a lone
+/// caller; nothing is sent again.
 /// </summary>
 internal sealed class ApplyCombiner
 {
     private readonly Func<IReadOnlyList<ScoreEvent>, Task<ScoreResult[]>> _applyMany;
     private readonly Func<ScoreEvent, Task<ScoreResult>> _applyOne;
     private readonly Action<int> _batchSent;
+    private readonly Func<Exception, bool> _failedOnAnEvent;
+    private readonly Action<int, Exception> _replaying;
     private readonly int _maxBatch;
     private readonly int _maxInFlight;
     private readonly Lock _gate = new();
@@ -24,9 +28,13 @@ internal sealed class ApplyCombiner
         Func<IReadOnlyList<ScoreEvent>, Task<ScoreResult[]>> applyMany,
         Func<ScoreEvent, Task<ScoreResult>> applyOne,
         Action<int> batchSent,
+        Func<Exception, bool> failedOnAnEvent,
+        Action<int, Exception> replaying,
         int maxBatch,
         int maxInFlight)
     {
+        _failedOnAnEvent = failedOnAnEvent;
+        _replaying = replaying;
         _applyMany = applyMany;
         _applyOne = applyOne;
         _batchSent = batchSent;
@@ -42,6 +50,18 @@ internal sealed class ApplyCombiner
             lock (_gate)
             {
                 return _queue.Count;
+            }
+        }
+    }
+
+    /// <summary>Statement slots taken (for tests): never above the limit, and 0 once every drain has finished.</summary>
+    internal int InFlight
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _inFlight;
             }
         }
     }
@@ -144,15 +164,19 @@ internal sealed class ApplyCombiner
 
         try
         {
-            _batchSent(batch.Count);
+            await SendAsync(batch).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // A metrics listener threw: the events were not sent; their callers see why, and the drain goes on.
+            // Nothing may escape the drain (its slot would never come back and these callers would wait forever), not even
+            // a throwing logger: whoever has no outcome yet gets this exception.
             FailAll(batch, ex);
-            return;
         }
+    }
 
+    private async Task SendAsync(List<Pending> batch)
+    {
+        _batchSent(batch.Count);
         if (batch.Count == 1)
         {
             await ApplyAloneAsync(batch[0]).ConfigureAwait(false);
@@ -165,10 +189,11 @@ internal sealed class ApplyCombiner
         {
             results = await _applyMany([.. batch.Select(p => p.Event)]).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is ScoringException or Npgsql.PostgresException)
+        catch (Exception ex) when (_failedOnAnEvent(ex))
         {
             // One event made the shared statement fail and roll back: nothing of the batch was written. Apply each on its
             // own, in arrival order, so that every caller gets exactly the outcome it would have had alone.
+            _replaying(batch.Count, ex);
             foreach (var pending in batch)
             {
                 await ApplyAloneAsync(pending).ConfigureAwait(false);
@@ -178,7 +203,9 @@ internal sealed class ApplyCombiner
         }
         catch (Exception ex)
         {
-            // The connection or the server failed: nothing of the batch is known to be written, as for a lone apply.
+            // The connection or the server failed (a killed backend, a timeout, a disposed data source): no event is to blame,
+            // so every caller gets that failure, as each would alone. Sending the events again one by one would hit a failing
+            // server once per event while the callers wait. Committed or not, a retry with the same event id is safe.
             FailAll(batch, ex);
             return;
         }

@@ -24,6 +24,10 @@ public interface IScoreStore
     /// <exception cref="ScoreVersionConflictException">The event's expected version did not match; nothing was written.</exception>
     /// <exception cref="ScoreBoundsExceededException">The result would leave the configured range; nothing was written.</exception>
     /// <exception cref="EventIdReusedException">The id was already applied with another payload; nothing was written.</exception>
+    /// <exception cref="Npgsql.NpgsqlException">
+    /// The connection or the server failed (also when it failed a statement this call shared with others); the event was
+    /// applied completely or not at all, and retrying with the same id is safe.
+    /// </exception>
     Task<ScoreResult> ApplyAsync(ScoreEvent scoreEvent, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -21,6 +21,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     private const short StatusDuplicate = 1;
     private const string ConflictState = "RS001";
     private const string DuplicateState = "RS004";
+    private const string CombinedOperation = "apply_combined";
 
     private readonly DbDataSource _dataSource;
     private readonly ScoringOptions _options;
@@ -58,9 +59,11 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         if (_options.CombineApplies)
         {
             _combiner = new ApplyCombiner(
-                events => ExecuteAsync(events, "apply_combined", CancellationToken.None),
+                events => ExecuteAsync(events, CombinedOperation, CancellationToken.None),
                 async e => (await ExecuteAsync([e], "apply", CancellationToken.None).ConfigureAwait(false))[0],
                 _metrics.EventsPerStatement,
+                FailedOnAnEvent,
+                (count, ex) => ScoringLog.ReplayingCombined(_logger, _options.Schema, count, ex.GetType().Name),
                 _options.MaxBatchSize,
                 _options.MaxConcurrentApplyBatches);
         }
@@ -68,6 +71,9 @@ public sealed class ScoreStore : IScoreStore, IDisposable
 
     /// <summary>Applies waiting for a free statement slot (for tests).</summary>
     internal int QueuedApplies => _combiner?.Queued ?? 0;
+
+    /// <summary>Apply statement slots taken (for tests).</summary>
+    internal int InFlightApplyBatches => _combiner?.InFlight ?? 0;
 
     /// <summary>Round trips that carried more than one caller's apply (for tests).</summary>
     internal long SharedApplyBatches => _combiner?.SharedBatches ?? 0;
@@ -408,7 +414,7 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         catch (PostgresException ex)
         {
             errorType = ex.SqlState;
-            var translated = Translate(ex, events, order);
+            var translated = Translate(ex, events, order, finalOutcome: operation != CombinedOperation);
             if (translated is not null)
             {
                 throw translated;
@@ -497,6 +503,15 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         return command;
     }
 
+    /// <summary>
+    /// Whether a shared statement failed because of one of its events, so that applying each event alone gives every caller
+    /// its own outcome: a version conflict, a reused id, a bound, or a race with a concurrent apply of the same id (or a
+    /// deadlock) that outlived the retries. Anything else (the connection, the server, the data source) is nobody's event.
+    /// </summary>
+    internal static bool FailedOnAnEvent(Exception ex) =>
+        ex is ScoreVersionConflictException or EventIdReusedException or ScoreBoundsExceededException
+        || (ex is PostgresException postgres && IsRetryable(postgres));
+
     private static bool MayBeDuplicate(PostgresException ex) =>
         ex.SqlState is DuplicateState or ConflictState
         || (ex.SqlState == PostgresErrorCodes.CheckViolation && ex.ConstraintName is ScoringSchema.ProjectionRangeConstraint);
@@ -532,8 +547,11 @@ public sealed class ScoreStore : IScoreStore, IDisposable
         || ex.SqlState == PostgresErrorCodes.DeadlockDetected
         || ex.SqlState == PostgresErrorCodes.SerializationFailure;
 
-    private ScoringException? Translate(PostgresException ex, IReadOnlyList<ScoreEvent> events, int[] order)
+    private ScoringException? Translate(PostgresException ex, IReadOnlyList<ScoreEvent> events, int[] order, bool finalOutcome)
     {
+        // finalOutcome is false for a statement shared by combined applies: its events are applied again one by one, and a
+        // conflict is counted and logged there, once, for the caller that gets it.
+
         // The function's own errors carry a small JSON object in HINT (Npgsql redacts DETAIL by default):
         // "ord" is the 1-based position in the sorted arrays, "actual" the version found. No user data travels in it.
         switch (ex.SqlState)
@@ -544,8 +562,12 @@ public sealed class ScoreStore : IScoreStore, IDisposable
                 var e = events[order[hint.RootElement.GetProperty("ord").GetInt32() - 1]];
                 var actual = hint.RootElement.TryGetProperty("actual", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetInt64() : 0;
                 var expectedVersion = e.ExpectedVersion ?? 0;
-                _metrics.Conflict();
-                ScoringLog.Conflict(_logger, e.EventId, expectedVersion, actual);
+                if (finalOutcome)
+                {
+                    _metrics.Conflict();
+                    ScoringLog.Conflict(_logger, e.EventId, expectedVersion, actual);
+                }
+
                 return new ScoreVersionConflictException(e.EventId, e.UserId, e.Concept, expectedVersion, actual, ex);
             }
 

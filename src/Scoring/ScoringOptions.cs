@@ -67,14 +67,16 @@ public sealed class ScoringOptions
     /// while <see cref="MaxConcurrentApplyBatches"/> apply statements are in flight, further events queue and the next free
     /// slot sends them as one batch (at most <see cref="MaxBatchSize"/>). A lone caller is sent at once (no timer). Every event
     /// still commits atomically with its projection change, and every caller gets its own result or exception: a shared
-    /// statement that fails on one event rolls back and its events are applied again one by one.
+    /// statement that fails on one event rolls back and its events are applied again one by one, while a failure that is no
+    /// event's doing (the connection, the server) is given to every caller of that statement and not replayed.
     /// Set <see langword="false"/> to give every call its own statement.
     /// </summary>
     public bool CombineApplies { get; set; } = true;
 
     /// <summary>
     /// With <see cref="CombineApplies"/>, the most apply statements of this store in flight at once (each holds one
-    /// connection while it runs). Between 1 and 1,000; default 4.
+    /// connection while it runs). Between 1 and 1,000; default 4. With 1, every apply of the store happens in call order;
+    /// with more, calls in flight at the same time have no order between them (as without combining).
     /// </summary>
     public int MaxConcurrentApplyBatches { get; set; } = DefaultMaxConcurrentApplyBatches;
 }

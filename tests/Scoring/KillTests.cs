@@ -125,7 +125,7 @@ public sealed class KillTests(ServiceFixture services)
         Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
     }
 
-    private static async Task<NpgsqlConnection> OpenAdminAsync()
+    internal static async Task<NpgsqlConnection> OpenAdminAsync()
     {
         var builder = new NpgsqlConnectionStringBuilder(ServiceEndpoints.Postgres.ConnectionString)
         {
@@ -137,7 +137,7 @@ public sealed class KillTests(ServiceFixture services)
         return connection;
     }
 
-    private static async Task<int> WaitForBackendAsync(NpgsqlConnection admin, string applicationName, string waitEvent)
+    internal static async Task<int> WaitForBackendAsync(NpgsqlConnection admin, string applicationName, string waitEvent)
     {
         // Polls the server's own view until the apply is parked in the hook (bounded; not a timing assertion).
         for (var attempt = 0; attempt < 3_000; attempt++)
@@ -157,7 +157,7 @@ public sealed class KillTests(ServiceFixture services)
         throw new InvalidOperationException($"No backend of {applicationName} reached wait event {waitEvent}.");
     }
 
-    private static async Task TerminateAsync(NpgsqlConnection admin, int pid)
+    internal static async Task TerminateAsync(NpgsqlConnection admin, int pid)
     {
         await using var command = new NpgsqlCommand("SELECT pg_terminate_backend($1)", admin);
         command.Parameters.AddWithValue(pid);

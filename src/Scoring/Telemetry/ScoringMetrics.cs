@@ -3,7 +3,11 @@ using System.Diagnostics.Metrics;
 
 namespace Resilience.Scoring;
 
-/// <summary>The package's instruments, on one meter named <see cref="MeterName"/>.</summary>
+/// <summary>
+/// The package's instruments, on one meter named <see cref="MeterName"/>. Recording never throws: a
+/// <see cref="MeterListener"/> callback that throws loses its measurement, never the caller's outcome (an apply that
+/// committed must not be reported as failed, and a statement must not go unsent because of telemetry).
+/// </summary>
 internal sealed class ScoringMetrics : IDisposable
 {
     public const string MeterName = "Resilience.Scoring";
@@ -42,28 +46,35 @@ internal sealed class ScoringMetrics : IDisposable
             advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000] });
     }
 
-    public void EventsPerStatement(int count) => _eventsPerStatement.Record(count);
-
-    public void Applied(int count)
+    public void EventsPerStatement(int count)
     {
-        if (count > 0)
+        try
         {
-            _applied.Add(count);
+            _eventsPerStatement.Record(count);
+        }
+        catch (Exception)
+        {
+            // A listener threw: see the class summary.
         }
     }
 
-    public void Duplicates(int count)
+    public void Applied(int count) => Add(_applied, count);
+
+    public void Duplicates(int count) => Add(_duplicates, count);
+
+    public void Rejected(ScoreRejectionReason reason, string field)
     {
-        if (count > 0)
+        try
         {
-            _duplicates.Add(count);
+            _rejected.Add(1, new TagList { { "resilience.scoring.rejection.reason", ReasonName(reason) }, { "resilience.scoring.field", field } });
+        }
+        catch (Exception)
+        {
+            // A listener threw: see the class summary.
         }
     }
 
-    public void Rejected(ScoreRejectionReason reason, string field) =>
-        _rejected.Add(1, new TagList { { "resilience.scoring.rejection.reason", ReasonName(reason) }, { "resilience.scoring.field", field } });
-
-    public void Conflict() => _conflicts.Add(1);
+    public void Conflict() => Add(_conflicts, 1);
 
     public void Duration(string operation, long startTimestamp, long endTimestamp, string? errorType)
     {
@@ -79,7 +90,31 @@ internal sealed class ScoringMetrics : IDisposable
             tags.Add("error.type", errorType);
         }
 
-        _duration.Record(seconds, tags);
+        try
+        {
+            _duration.Record(seconds, tags);
+        }
+        catch (Exception)
+        {
+            // A listener threw: see the class summary.
+        }
+    }
+
+    private static void Add(Counter<long> counter, int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        try
+        {
+            counter.Add(count);
+        }
+        catch (Exception)
+        {
+            // A listener threw: see the class summary.
+        }
     }
 
     internal static string ReasonName(ScoreRejectionReason reason) => reason switch

@@ -1,0 +1,358 @@
+using System.Diagnostics.Metrics;
+using FsCheck.Xunit;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Testing;
+using Npgsql;
+using Resilience.TestSupport;
+
+namespace Resilience.Scoring.Tests;
+
+/// <summary>
+/// Combined applies under failure: killed connections, a disposed data source, throwing metric listeners, cancellation
+/// racing the batch taking, and shared statements full of duplicates, stale versions and bound violations. After each,
+/// the store must hold no slot and queue nothing, and the log and projection must verify clean.
+/// </summary>
+public sealed class CombinedApplyFailureTests(ServiceFixture services)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Killing_a_shared_statement_fails_each_of_its_callers_as_a_lone_apply_would_fail_and_the_store_keeps_working()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+
+        // Test hook: the first insert of 'k-slow' sleeps (a sequence is not rolled back, so only the first one ever does).
+        await db.ExecuteAsync("CREATE SEQUENCE {s}.test_hold_once");
+        await db.ExecuteAsync("""
+            CREATE FUNCTION {s}.test_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF nextval('{s}.test_hold_once') = 1 THEN PERFORM pg_sleep(120); END IF; RETURN NEW; END $$
+            """);
+        await db.ExecuteAsync("""
+            CREATE TRIGGER test_hold AFTER INSERT ON {s}.score_events FOR EACH ROW
+            WHEN (NEW.event_id = 'k-slow') EXECUTE FUNCTION {s}.test_hold()
+            """);
+
+        ScoreEvent[] events = [ScoreEvent.Add("k-1", "u1", "c", 1), ScoreEvent.Add("k-slow", "u2", "c", 2), ScoreEvent.Add("k-3", "u3", "c", 3)];
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct))
+        {
+            var queued = events.Select(e => db.Store.ApplyAsync(e, Ct)).ToArray();
+            await gate.WaitUntilQueuedAsync(events.Length);
+            await gate.ReleaseAsync();
+
+            await using var admin = await KillTests.OpenAdminAsync();
+            await KillTests.TerminateAsync(admin, await KillTests.WaitForBackendAsync(admin, db.ApplicationName, "PgSleep"));
+
+            // A connection failure is nobody's event: every caller of the statement sees it, as a lone caller would, and none
+            // of them is silently sent again (one by one, a failing server would be hit once per event while callers wait).
+            foreach (var call in queued)
+            {
+                var error = await Assert.ThrowsAnyAsync<NpgsqlException>(() => call);
+                Assert.Equal(PostgresErrorCodes.AdminShutdown, (error as PostgresException)?.SqlState ?? PostgresErrorCodes.AdminShutdown);
+            }
+        }
+
+        Assert.Equal(1, db.Store.SharedApplyBatches);
+        Assert.Equal(0, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE event_id LIKE 'k-%'"));
+        await WaitUntilIdleAsync(db.Store);
+
+        // The slot came back: the callers' retries apply, once each.
+        var retried = await Task.WhenAll(events.Select(e => db.Store.ApplyAsync(e, Ct)));
+        Assert.All(retried, r => Assert.Equal((1L, false), (r.Version, r.IsDuplicate)));
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task A_stale_event_in_a_shared_statement_is_counted_and_logged_as_one_conflict()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        using var meterFactory = new TestMeterFactory();
+        using var conflicts = new MetricCollector<long>(meterFactory, "Resilience.Scoring", "resilience.scoring.conflicts");
+        using var applied = new MetricCollector<long>(meterFactory, "Resilience.Scoring", "resilience.scoring.events.applied");
+        var logger = new FakeLogger<ScoreStore>();
+        using var store = new ScoreStore(db.DataSource, db.Options, db.Time, logger, meterFactory);
+
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct, store))
+        {
+            var good = Enumerable.Range(0, 3).Select(i => store.ApplyAsync(ScoreEvent.Add($"g{i}", $"u{i}", "c", 1), Ct)).ToArray();
+            var stale = store.ApplyAsync(ScoreEvent.Add("stale", "u0", "c", 1) with { ExpectedVersion = 9 }, Ct);
+            await gate.WaitUntilQueuedAsync(4);
+            await gate.ReleaseAsync();
+            await Task.WhenAll(good);
+            await Assert.ThrowsAsync<ScoreVersionConflictException>(() => stale);
+        }
+
+        Assert.Equal(1, store.SharedApplyBatches);
+        Assert.Equal(1, conflicts.GetMeasurementSnapshot().Sum(m => m.Value));
+        Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id == 2 && r.Message.Contains("stale", StringComparison.Ordinal));
+        Assert.Equal(2 + 3, applied.GetMeasurementSnapshot().Sum(m => m.Value)); // the blocker's two and the three good ones
+    }
+
+    [Fact]
+    public async Task A_throwing_metrics_listener_never_changes_the_outcome_of_an_apply()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        using var meterFactory = new TestMeterFactory();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meterFactory)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, _, _, _) => throw new InvalidOperationException("listener broke"));
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => throw new InvalidOperationException("listener broke"));
+        listener.SetMeasurementEventCallback<double>((_, _, _, _) => throw new InvalidOperationException("listener broke"));
+        listener.Start();
+        using var store = new ScoreStore(db.DataSource, db.Options, db.Time, null, meterFactory);
+
+        // A lone apply commits and must say so (not report a failure for a write that happened).
+        var lone = await store.ApplyAsync(ScoreEvent.Add("lone", "u", "c", 2), Ct);
+        Assert.Equal((2.0, 1L, false), (lone.Score, lone.Version, lone.IsDuplicate));
+        var again = await store.ApplyAsync(ScoreEvent.Add("lone", "u", "c", 2), Ct);
+        Assert.True(again.IsDuplicate);
+
+        // Shared statements, a conflict and a rejection keep their own outcomes too.
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct, store))
+        {
+            var queued = Enumerable.Range(0, 5).Select(i => store.ApplyAsync(ScoreEvent.Add($"q{i}", "u", "c", 1), Ct)).ToArray();
+            var stale = store.ApplyAsync(ScoreEvent.Add("stale", "u", "c", 1) with { ExpectedVersion = 0 }, Ct);
+            await gate.WaitUntilQueuedAsync(6);
+            await gate.ReleaseAsync();
+            Assert.Equal([2L, 3L, 4L, 5L, 6L], (await Task.WhenAll(queued)).Select(r => r.Version));
+            await Assert.ThrowsAsync<ScoreVersionConflictException>(() => stale);
+        }
+
+        await Assert.ThrowsAsync<ScoreValidationException>(() => store.ApplyAsync(ScoreEvent.Add("bad", "u", "c", double.NaN), Ct));
+        Assert.Equal(1, store.SharedApplyBatches);
+        Assert.Equal(1 + 5 + 2, await db.EventCountAsync());
+        await WaitUntilIdleAsync(store);
+        Assert.Empty(await store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Disposing_the_data_source_fails_queued_callers_fast_and_leaves_no_slot_taken()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        var builder = new NpgsqlDataSourceBuilder(await services.PostgresAsync());
+        builder.ConnectionStringBuilder.MaxPoolSize = 3;
+        builder.ConnectionStringBuilder.ApplicationName = db.ApplicationName;
+        var own = builder.Build();
+        using var store = new ScoreStore(own, db.Options, db.Time);
+
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct, store))
+        {
+            var queued = Enumerable.Range(0, 4).Select(i => store.ApplyAsync(ScoreEvent.Add($"q{i}", $"u{i}", "c", 1), Ct)).ToArray();
+            await gate.WaitUntilQueuedAsync(queued.Length);
+            await own.DisposeAsync();
+            await gate.ReleaseAsync();
+            foreach (var call in queued)
+            {
+                await Assert.ThrowsAsync<ObjectDisposedException>(() => call);
+            }
+        }
+
+        await WaitUntilIdleAsync(store);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => store.ApplyAsync(ScoreEvent.Add("late", "u", "c", 1), Ct));
+        await WaitUntilIdleAsync(store);
+        Assert.Equal(0, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE event_id LIKE 'q%' OR event_id = 'late'"));
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    /// <summary>
+    /// Differential: the same calls, queued behind one busy slot so that they share statements of at most
+    /// <see cref="ScoringOptions.MaxBatchSize"/> events, must give every caller exactly what the same calls made one at a
+    /// time, in the same order, give on a store without combining (results and exception types), and leave the same scores.
+    /// Calls reuse ids (same and different payloads), carry stale and good expected versions, and cross the bounds.
+    /// </summary>
+    [Property(MaxTest = 6)]
+    public async Task Shared_statements_give_every_caller_exactly_what_it_gets_alone(int seed)
+    {
+        var random = new Random(seed);
+        const double Max = 20;
+        var calls = new List<ScoreEvent>();
+        for (var i = 0; i < 24; i++)
+        {
+            var id = random.Next(4) == 0 && calls.Count > 0 ? calls[random.Next(calls.Count)].EventId : $"e{i}";
+            var user = $"u{random.Next(3)}";
+            var scoreEvent = random.Next(5) == 0 ? ScoreEvent.Set(id, user, "c", random.Next(0, 21)) : ScoreEvent.Add(id, user, "c", random.Next(-3, 9));
+            if (random.Next(4) == 0)
+            {
+                scoreEvent = scoreEvent with { ExpectedVersion = random.Next(0, 5) };
+            }
+
+            calls.Add(scoreEvent);
+        }
+
+        void Configure(ScoringOptions o, bool combine)
+        {
+            o.MinScore = -5;
+            o.MaxScore = Max;
+            o.MaxBatchSize = 5;
+            o.MaxConcurrentApplyBatches = 1;
+            o.CombineApplies = combine;
+        }
+
+        await using var alone = await ScoringDatabase.CreateAsync(services, o => Configure(o, combine: false), maxPoolSize: 2);
+        var expected = new List<string>();
+        foreach (var call in calls)
+        {
+            expected.Add(await OutcomeAsync(alone.Store.ApplyAsync(call, Ct)));
+        }
+
+        await using var combined = await ScoringDatabase.CreateAsync(services, o => Configure(o, combine: true), maxPoolSize: 3);
+        Task<ScoreResult>[] queued;
+        await using (var gate = await BlockedSlot.OpenAsync(combined, Ct))
+        {
+            queued = [.. calls.Select(call => combined.Store.ApplyAsync(call, Ct))];
+            await gate.WaitUntilQueuedAsync(calls.Count);
+            await gate.ReleaseAsync();
+        }
+
+        var actual = new List<string>();
+        foreach (var call in queued)
+        {
+            actual.Add(await OutcomeAsync(call));
+        }
+
+        Assert.Equal(expected, actual);
+        Assert.True(combined.Store.SharedApplyBatches >= 1);
+        Assert.Equal(await ScoresAsync(alone), await ScoresAsync(combined));
+        await WaitUntilIdleAsync(combined.Store);
+        Assert.Empty(await combined.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Cancellation_racing_the_batch_taking_never_loses_doubles_or_misreports_an_event()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o =>
+        {
+            o.MaxConcurrentApplyBatches = 2;
+            o.MaxBatchSize = 7;
+        });
+        const int Writers = 6, PerWriter = 40;
+        var returned = new System.Collections.Concurrent.ConcurrentDictionary<string, ScoreResult>();
+        var cancelled = new System.Collections.Concurrent.ConcurrentBag<string>();
+
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(w);
+            for (var i = 0; i < PerWriter; i++)
+            {
+                var scoreEvent = ScoreEvent.Add($"w{w}-{i}", $"u{i % 4}", "c", 1);
+                using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+                var call = db.Store.ApplyAsync(scoreEvent, cancel.Token);
+                if (random.Next(3) == 0)
+                {
+                    // Cancel at a random point: while queued, while being taken, or after the statement was sent.
+                    for (var spin = random.Next(200); spin > 0; spin--)
+                    {
+                        await Task.Yield();
+                    }
+
+                    await cancel.CancelAsync();
+                }
+
+                try
+                {
+                    returned[scoreEvent.EventId] = await call;
+                }
+                catch (OperationCanceledException)
+                {
+                    cancelled.Add(scoreEvent.EventId);
+                }
+            }
+        }, Ct)));
+
+        Assert.Equal(Writers * PerWriter, returned.Count + cancelled.Count);
+        Assert.NotEmpty(cancelled);
+        await WaitUntilIdleAsync(db.Store);
+
+        // Every returned result is what the log holds for that event; a cancelled event is in the log at most once.
+        var log = new Dictionary<string, long>();
+        await using (var command = db.DataSource.CreateCommand($"SELECT event_id, result_version FROM {db.Schema}.score_events"))
+        {
+            await using var reader = await command.ExecuteReaderAsync(Ct);
+            while (await reader.ReadAsync(Ct))
+            {
+                log.Add(reader.GetString(0), reader.GetInt64(1));
+            }
+        }
+
+        Assert.All(returned, pair => Assert.Equal((pair.Value.Version, false), (log[pair.Key], pair.Value.IsDuplicate)));
+        Assert.Equal(log.Count, await db.ScalarAsync("SELECT sum(score)::bigint FROM {s}.score_projection"));
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+
+        // A cancelled caller's retry is safe: applied now or the first application's result.
+        foreach (var id in cancelled)
+        {
+            var retried = await db.Store.ApplyAsync(ScoreEvent.Add(id, $"u{int.Parse(id[(id.IndexOf('-') + 1)..], System.Globalization.CultureInfo.InvariantCulture) % 4}", "c", 1), Ct);
+            Assert.Equal(log.ContainsKey(id), retried.IsDuplicate);
+        }
+
+        Assert.Equal(Writers * PerWriter, await db.EventCountAsync());
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task Combined_applies_through_PgBouncer_in_transaction_mode_share_statements_and_fold_exactly()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(await services.PgBouncerAsync(), o => o.MaxConcurrentApplyBatches = 2, maxPoolSize: 4);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 120).Select(i => Task.Run(() => db.Store.ApplyAsync(ScoreEvent.Add($"e{i}", $"u{i % 5}", "c", 1), Ct))));
+        var stale = await Assert.ThrowsAsync<ScoreVersionConflictException>(() => db.Store.ApplyAsync(ScoreEvent.Add("stale", "u0", "c", 1) with { ExpectedVersion = 3 }, Ct));
+
+        Assert.Equal(24L, stale.ActualVersion);
+        foreach (var user in Enumerable.Range(0, 5))
+        {
+            Assert.Equal(Enumerable.Range(1, 24).Select(v => (long)v), results.Where(r => r.UserId == $"u{user}").Select(r => r.Version).Order());
+        }
+
+        await WaitUntilIdleAsync(db.Store);
+        Assert.Equal(120, await db.EventCountAsync());
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    private static async Task<string> OutcomeAsync(Task<ScoreResult> call)
+    {
+        try
+        {
+            var r = await call;
+            return $"{r.EventId} {r.Score} v{r.Version} dup={r.IsDuplicate}";
+        }
+        catch (ScoringException ex)
+        {
+            var detail = ex switch
+            {
+                ScoreVersionConflictException c => $"{c.EventId} expected {c.ExpectedVersion} found {c.ActualVersion}",
+                EventIdReusedException r => r.EventId,
+                ScoreBoundsExceededException b => b.EventId,
+                _ => ex.Message,
+            };
+            return $"{ex.GetType().Name} {detail}";
+        }
+    }
+
+    private static async Task<string> ScoresAsync(ScoringDatabase db)
+    {
+        await using var command = db.DataSource.CreateCommand(
+            $"SELECT string_agg(format('%s=%s@%s', user_id, score, version), ',' ORDER BY user_id) FROM {db.Schema}.score_projection WHERE user_id <> 'blocker'");
+        return await command.ExecuteScalarAsync(Ct) is string text ? text : "<none>";
+    }
+
+    /// <summary>Waits (bounded) until the store holds no statement slot and queues nothing: a leaked slot fails here.</summary>
+    private static async Task WaitUntilIdleAsync(ScoreStore store)
+    {
+        for (var attempt = 0; attempt < 3_000; attempt++)
+        {
+            if (store.InFlightApplyBatches == 0 && store.QueuedApplies == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(10, Ct);
+        }
+
+        Assert.Fail($"The store still holds {store.InFlightApplyBatches} statement slots and queues {store.QueuedApplies} applies.");
+    }
+}

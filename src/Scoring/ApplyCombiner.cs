@@ -6,9 +6,9 @@ namespace Resilience.Scoring;
 /// and the next free slot sends everything queued as one batch. Nothing waits for a timer, so a lone caller goes straight
 /// to the database. Each event still commits atomically with its projection change and each caller gets its own result
 /// or its own exception: when a shared batch fails on one event (a version conflict, a reused id, a bound), the statement
-/// rolls back as a whole and every event of that batch is applied again on its own. A failure no event caused (the
-/// connection, the server, the data source) fails every caller of that statement with that exception, as it would a lone
-/// caller; nothing is sent again.
+/// rolls back as a whole and its halves are sent again the same way until the failing event is applied on its own
+/// (<see cref="SendSharedAsync"/>). A failure no event caused (the connection, the server, the data source) fails every
+/// caller of that statement with that exception, as it would a lone caller; nothing is sent again.
 /// </summary>
 internal sealed class ApplyCombiner
 {
@@ -19,6 +19,9 @@ internal sealed class ApplyCombiner
     private readonly Action<int, Exception> _replaying;
     private readonly int _maxBatch;
     private readonly int _maxInFlight;
+    /// <summary>A failed shared statement of at most this many events is applied again one event at a time.</summary>
+    internal const int AloneBelow = 4;
+
     private readonly Lock _gate = new();
     private readonly Queue<Pending> _queue = new();
     private int _inFlight;
@@ -183,22 +186,45 @@ internal sealed class ApplyCombiner
             return;
         }
 
+        await SendSharedAsync(batch, 0, batch.Count, first: true).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends <c>batch[start .. start + count)</c> as one statement. When an event makes it fail, the statement rolled back as a
+    /// whole: its first half and then its second half are sent again the same way, and a part of at most
+    /// <see cref="AloneBelow"/> events is applied one event at a time, in arrival order. A statement that succeeds gives its
+    /// events exactly what one-at-a-time applies in that order give, so every caller still gets its own outcome, and one bad
+    /// event among n costs about 2 log2(n) statements instead of n (under contention, big batches with one conflict are common).
+    /// </summary>
+    private async Task SendSharedAsync(List<Pending> batch, int start, int count, bool first)
+    {
         Interlocked.Increment(ref _sharedBatches);
         ScoreResult[] results;
         try
         {
-            results = await _applyMany([.. batch.Select(p => p.Event)]).ConfigureAwait(false);
+            results = await _applyMany([.. batch.Skip(start).Take(count).Select(p => p.Event)]).ConfigureAwait(false);
         }
         catch (Exception ex) when (_failedOnAnEvent(ex))
         {
-            // One event made the shared statement fail and roll back: nothing of the batch was written. Apply each on its
-            // own, in arrival order, so that every caller gets exactly the outcome it would have had alone.
-            _replaying(batch.Count, ex);
-            foreach (var pending in batch)
+            // One event made the statement fail and roll back: nothing of it was written.
+            if (first)
             {
-                await ApplyAloneAsync(pending).ConfigureAwait(false);
+                _replaying(count, ex);
             }
 
+            if (count <= AloneBelow)
+            {
+                for (var i = start; i < start + count; i++)
+                {
+                    await ApplyAloneAsync(batch[i]).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            var half = count / 2;
+            await SendSharedAsync(batch, start, half, first: false).ConfigureAwait(false);
+            await SendSharedAsync(batch, start + half, count - half, first: false).ConfigureAwait(false);
             return;
         }
         catch (Exception ex)
@@ -206,13 +232,13 @@ internal sealed class ApplyCombiner
             // The connection or the server failed (a killed backend, a timeout, a disposed data source): no event is to blame,
             // so every caller gets that failure, as each would alone. Sending the events again one by one would hit a failing
             // server once per event while the callers wait. Committed or not, a retry with the same event id is safe.
-            FailAll(batch, ex);
+            FailAll(batch.GetRange(start, count), ex);
             return;
         }
 
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < count; i++)
         {
-            batch[i].Result.TrySetResult(results[i]);
+            batch[start + i].Result.TrySetResult(results[i]);
         }
     }
 

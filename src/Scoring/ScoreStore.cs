@@ -549,9 +549,8 @@ public sealed class ScoreStore : IScoreStore, IDisposable
 
     private ScoringException? Translate(PostgresException ex, IReadOnlyList<ScoreEvent> events, int[] order, bool finalOutcome)
     {
-        // finalOutcome is false for a statement shared by combined applies: its events are applied again one by one, and a
+        // finalOutcome is false for a statement shared by combined applies: its events are sent again (in halves), and a
         // conflict is counted and logged there, once, for the caller that gets it.
-
         // The function's own errors carry a small JSON object in HINT (Npgsql redacts DETAIL by default):
         // "ord" is the 1-based position in the sorted arrays, "actual" the version found. No user data travels in it.
         switch (ex.SqlState)

@@ -23,6 +23,6 @@ internal static partial class ScoringLog
     [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Rebuild of scoring schema {Schema} repaired {Count} projection rows that differed from the event log")]
     public static partial void Repaired(ILogger logger, string schema, int count);
 
-    [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "A statement shared by {Count} combined applies in schema {Schema} failed on one of its events ({Error}); it rolled back and each event is applied on its own")]
+    [LoggerMessage(EventId = 7, Level = LogLevel.Debug, Message = "A statement shared by {Count} combined applies in schema {Schema} failed on one of its events ({Error}); it rolled back and is sent again in halves, down to single events")]
     public static partial void ReplayingCombined(ILogger logger, string schema, int count, string error);
 }

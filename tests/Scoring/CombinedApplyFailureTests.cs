@@ -16,10 +16,13 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    [Fact]
-    public async Task Killing_a_shared_statement_fails_each_of_its_callers_as_a_lone_apply_would_fail_and_the_store_keeps_working()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Killing_a_shared_statement_fails_each_of_its_callers_as_a_lone_apply_would_fail_and_the_store_keeps_working(bool throughPgBouncer)
     {
-        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        await using var db = await ScoringDatabase.CreateAsync(
+            throughPgBouncer ? await services.PgBouncerAsync() : await services.PostgresAsync(), o => o.MaxConcurrentApplyBatches = 1);
 
         // Test hook: the first insert of 'k-slow' sleeps (a sequence is not rolled back, so only the first one ever does).
         await db.ExecuteAsync("CREATE SEQUENCE {s}.test_hold_once");
@@ -44,10 +47,17 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
 
             // A connection failure is nobody's event: every caller of the statement sees it, as a lone caller would, and none
             // of them is silently sent again (one by one, a failing server would be hit once per event while callers wait).
+            var errors = new List<NpgsqlException>();
             foreach (var call in queued)
             {
-                var error = await Assert.ThrowsAnyAsync<NpgsqlException>(() => call);
-                Assert.Equal(PostgresErrorCodes.AdminShutdown, (error as PostgresException)?.SqlState ?? PostgresErrorCodes.AdminShutdown);
+                errors.Add(await Assert.ThrowsAnyAsync<NpgsqlException>(() => call));
+            }
+
+            // The same failure for all of them (PostgreSQL: admin shutdown; PgBouncer reports its lost server connection).
+            Assert.Single(errors.Distinct());
+            if (!throughPgBouncer)
+            {
+                Assert.Equal(PostgresErrorCodes.AdminShutdown, (errors[0] as PostgresException)?.SqlState ?? PostgresErrorCodes.AdminShutdown);
             }
         }
 
@@ -123,6 +133,35 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
         var sent = statements.GetMeasurementSnapshot().Count;
         Assert.InRange(sent, 2, 1 + 1 + (2 * 6) + 4);
         Assert.Equal(Count - 1, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE user_id = 'u'"));
+        Assert.Empty(await store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
+    public async Task More_queued_callers_than_MaxBatchSize_are_sent_in_statements_of_at_most_MaxBatchSize_in_arrival_order()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o =>
+        {
+            o.MaxConcurrentApplyBatches = 1;
+            o.MaxBatchSize = 4;
+        });
+        using var meterFactory = new TestMeterFactory();
+        using var perStatement = new MetricCollector<int>(meterFactory, "Resilience.Scoring", "resilience.scoring.apply.combined_events");
+        using var store = new ScoreStore(db.DataSource, db.Options, db.Time, null, meterFactory);
+
+        Task<ScoreResult>[] queued;
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct, store))
+        {
+            queued = [.. Enumerable.Range(0, 10).Select(i => store.ApplyAsync(ScoreEvent.Add($"e{i}", "u", "c", i), Ct))];
+            await gate.WaitUntilQueuedAsync(queued.Length);
+            await gate.ReleaseAsync();
+        }
+
+        var results = await Task.WhenAll(queued);
+        Assert.Equal(Enumerable.Range(1, 10).Select(v => (long)v), results.Select(r => r.Version));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (double)Enumerable.Range(0, i + 1).Sum()), results.Select(r => r.Score));
+        Assert.Equal([1, 1, 4, 4, 2], perStatement.GetMeasurementSnapshot().Select(m => m.Value)); // the blocker's two, then the ten
+        Assert.Equal(3, store.SharedApplyBatches);
+        await WaitUntilIdleAsync(store);
         Assert.Empty(await store.VerifyAsync(cancellationToken: Ct));
     }
 
@@ -281,6 +320,16 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
         });
         const int Writers = 6, PerWriter = 40;
         var returned = new System.Collections.Concurrent.ConcurrentDictionary<string, ScoreResult>();
+        var mostInFlight = 0;
+        using var writersDone = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!writersDone.IsCancellationRequested)
+            {
+                mostInFlight = Math.Max(mostInFlight, db.Store.InFlightApplyBatches);
+                await Task.Delay(1, CancellationToken.None);
+            }
+        }, Ct);
         var cancelled = new System.Collections.Concurrent.ConcurrentBag<string>();
 
         await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
@@ -313,6 +362,9 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
             }
         }, Ct)));
 
+        await writersDone.CancelAsync();
+        await sampler;
+        Assert.InRange(mostInFlight, 1, 2);
         Assert.Equal(Writers * PerWriter, returned.Count + cancelled.Count);
         Assert.NotEmpty(cancelled);
         await WaitUntilIdleAsync(db.Store);

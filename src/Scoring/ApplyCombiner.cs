@@ -209,7 +209,7 @@ internal sealed class ApplyCombiner
             // One event made the statement fail and roll back: nothing of it was written.
             if (first)
             {
-                _replaying(count, ex);
+                Report(count, ex);
             }
 
             if (count <= AloneBelow)
@@ -239,6 +239,18 @@ internal sealed class ApplyCombiner
         for (var i = 0; i < count; i++)
         {
             batch[start + i].Result.TrySetResult(results[i]);
+        }
+    }
+
+    private void Report(int count, Exception ex)
+    {
+        try
+        {
+            _replaying(count, ex);
+        }
+        catch (Exception)
+        {
+            // A throwing logger must not cost these callers the outcomes they would get alone.
         }
     }
 

@@ -209,6 +209,26 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
     }
 
     [Fact]
+    public async Task A_logger_that_throws_on_the_replay_message_does_not_fail_the_callers_of_the_shared_statement()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        using var store = new ScoreStore(db.DataSource, db.Options, db.Time, new ThrowingLogger(eventId: 7));
+
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct, store))
+        {
+            var good = Enumerable.Range(0, 3).Select(i => store.ApplyAsync(ScoreEvent.Add($"g{i}", $"u{i}", "c", 1), Ct)).ToArray();
+            var stale = store.ApplyAsync(ScoreEvent.Add("stale", "u0", "c", 1) with { ExpectedVersion = 9 }, Ct);
+            await gate.WaitUntilQueuedAsync(4);
+            await gate.ReleaseAsync();
+            Assert.All(await Task.WhenAll(good), r => Assert.Equal(1L, r.Version));
+            await Assert.ThrowsAsync<ScoreVersionConflictException>(() => stale);
+        }
+
+        await WaitUntilIdleAsync(store);
+        Assert.Empty(await store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task Disposing_the_data_source_fails_queued_callers_fast_and_leaves_no_slot_taken()
     {
         await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
@@ -455,5 +475,22 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
         }
 
         Assert.Fail($"The store still holds {store.InFlightApplyBatches} statement slots and queues {store.QueuedApplies} applies.");
+    }
+
+    private sealed class ThrowingLogger(int eventId) : Microsoft.Extensions.Logging.ILogger<ScoreStore>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(
+            Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId id, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (id.Id == eventId)
+            {
+                throw new InvalidOperationException("logger broke");
+            }
+        }
     }
 }

@@ -331,6 +331,50 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
     }
 
     [Fact]
+    public async Task Callers_cancelled_while_queued_are_dropped_even_when_the_slot_frees_right_after_the_cancel()
+    {
+        await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);
+        var tokens = Enumerable.Range(0, 12).Select(_ => CancellationTokenSource.CreateLinkedTokenSource(Ct)).ToArray();
+        try
+        {
+            Task<ScoreResult>[] queued;
+            await using (var gate = await BlockedSlot.OpenAsync(db, Ct))
+            {
+                queued = [.. Enumerable.Range(0, tokens.Length).Select(i => db.Store.ApplyAsync(ScoreEvent.Add($"e{i}", "u", "c", 1), tokens[i].Token))];
+                await gate.WaitUntilQueuedAsync(queued.Length);
+
+                // Cancel every other caller and free the slot at once, without waiting for the cancelled calls to finish first.
+                for (var i = 0; i < tokens.Length; i += 2)
+                {
+                    tokens[i].Cancel();
+                }
+
+                await gate.ReleaseAsync();
+            }
+
+            for (var i = 0; i < queued.Length; i++)
+            {
+                if (i % 2 == 0)
+                {
+                    await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued[i]);
+                }
+                else
+                {
+                    Assert.Equal(i / 2 + 1, (await queued[i]).Version);
+                }
+            }
+
+            Assert.Equal(0, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE user_id = 'u' AND (substr(event_id, 2)::int % 2) = 0"));
+            await WaitUntilIdleAsync(db.Store);
+            Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+        }
+        finally
+        {
+            Array.ForEach(tokens, t => t.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task Cancellation_racing_the_batch_taking_never_loses_doubles_or_misreports_an_event()
     {
         await using var db = await ScoringDatabase.CreateAsync(services, o =>

@@ -504,13 +504,15 @@ public sealed class ScoreStore : IScoreStore, IDisposable
     }
 
     /// <summary>
-    /// Whether a shared statement failed because of one of its events, so that applying each event alone gives every caller
-    /// its own outcome: a version conflict, a reused id, a bound, or a race with a concurrent apply of the same id (or a
-    /// deadlock) that outlived the retries. Anything else (the connection, the server, the data source) is nobody's event.
+    /// Whether a shared statement failed because of one of its events, so that applying its events in smaller parts gives
+    /// every caller its own outcome: a version conflict, a reused id, a bound; the database refusing one event's data
+    /// (SQLSTATE classes 22 data exception, 23 integrity constraint, 54 program limit, for example an id too large to index);
+    /// or a race with a concurrent apply of the same id, a deadlock or a serialization failure (class 40) that outlived the
+    /// retries. Anything else (the connection, the server, an operator, a timeout, the data source) is nobody's event.
     /// </summary>
     internal static bool FailedOnAnEvent(Exception ex) =>
         ex is ScoreVersionConflictException or EventIdReusedException or ScoreBoundsExceededException
-        || (ex is PostgresException postgres && IsRetryable(postgres));
+        || (ex is PostgresException { SqlState: [var a, var b, ..] } && (a, b) is ('2', '2') or ('2', '3') or ('5', '4') or ('4', '0'));
 
     private static bool MayBeDuplicate(PostgresException ex) =>
         ex.SqlState is DuplicateState or ConflictState

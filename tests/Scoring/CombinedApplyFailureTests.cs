@@ -209,6 +209,36 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
     }
 
     [Fact]
+    public async Task An_event_the_database_refuses_for_its_own_data_fails_only_its_own_caller_in_a_shared_statement()
+    {
+        // An id within MaxIdLength that PostgreSQL still cannot index (a B-tree entry holds at most about 2,700 bytes):
+        // the database refuses that one event (54000), as it would alone; the callers sharing its statement must not pay.
+        await using var db = await ScoringDatabase.CreateAsync(services, o =>
+        {
+            o.MaxConcurrentApplyBatches = 1;
+            o.MaxIdLength = 10_000;
+        });
+        var random = new Random(7);
+        var huge = new string([.. Enumerable.Range(0, 6_000).Select(_ => (char)random.Next('!', '~' + 1))]);
+        var alone = await Assert.ThrowsAsync<PostgresException>(() => db.Store.ApplyAsync(ScoreEvent.Add(huge, "u-alone", "c", 1), Ct));
+
+        await using (var gate = await BlockedSlot.OpenAsync(db, Ct))
+        {
+            var good = Enumerable.Range(0, 5).Select(i => db.Store.ApplyAsync(ScoreEvent.Add($"g{i}", $"u{i}", "c", 1), Ct)).ToArray();
+            var refused = db.Store.ApplyAsync(ScoreEvent.Add(huge, "u0", "c", 1), Ct);
+            await gate.WaitUntilQueuedAsync(6);
+            await gate.ReleaseAsync();
+
+            Assert.All(await Task.WhenAll(good), r => Assert.Equal((1L, false), (r.Version, r.IsDuplicate)));
+            Assert.Equal(alone.SqlState, (await Assert.ThrowsAsync<PostgresException>(() => refused)).SqlState);
+        }
+
+        await WaitUntilIdleAsync(db.Store);
+        Assert.Equal(5, await db.ScalarAsync("SELECT count(*) FROM {s}.score_events WHERE event_id LIKE 'g%'"));
+        Assert.Empty(await db.Store.VerifyAsync(cancellationToken: Ct));
+    }
+
+    [Fact]
     public async Task A_logger_that_throws_on_the_replay_message_does_not_fail_the_callers_of_the_shared_statement()
     {
         await using var db = await ScoringDatabase.CreateAsync(services, o => o.MaxConcurrentApplyBatches = 1);

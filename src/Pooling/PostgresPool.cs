@@ -662,7 +662,18 @@ public sealed class PostgresPool : DbDataSource
             {
                 slot.Busy = false;
                 slot.LeakReported = false;
-                _idle[_idleCount++] = slot;
+                if (slot.BackendPid == 0 && _idleCount > 0)
+                {
+                    // A slot without a physical connection goes to the bottom of the LIFO stack: renters take warm slots
+                    // first and pay a new connection only when no warm one is free.
+                    Array.Copy(_idle, 0, _idle, 1, _idleCount);
+                    _idle[0] = slot;
+                    _idleCount++;
+                }
+                else
+                {
+                    _idle[_idleCount++] = slot;
+                }
             }
         }
 
@@ -878,6 +889,17 @@ public sealed class PostgresPool : DbDataSource
         {
             foreach (var (slot, reason) in retire)
             {
+                if (reason == RecycleReason.Lifetime && !_disposed)
+                {
+                    // A connection that is still in use but too old is replaced in the background, like one that reached
+                    // MaxUses, so the next renter gets a warm connection instead of paying the reconnect.
+                    Retire(slot, reason, clear: false);
+                    _ = RefillAsync(slot);
+                    continue;
+                }
+
+                // Idle too long: the point is to shrink the pool, so the slot goes back without a connection (ReturnSlot
+                // puts it below the warm ones, so it is only opened again when no warm slot is free).
                 Retire(slot, reason);
                 slot.IdleSince = _time.GetTimestamp();
                 ReturnSlot(slot);

@@ -132,6 +132,75 @@ public sealed class PoolTelemetryTests(ServiceFixture services)
     }
 
     [Fact]
+    public async Task Lifetime_retirement_of_an_idle_connection_opens_its_replacement_in_the_background()
+    {
+        var time = new FakeTimeProvider();
+        var direct = await services.PostgresAsync();
+        var app = UniqueAppName("liferefill");
+        await using var pool = new PostgresPool(
+            Options(direct, app, o =>
+            {
+                o.MaxSize = 1;
+                o.MaxLifetime = TimeSpan.FromMinutes(10);
+                o.MaxLifetimeJitter = 0;
+                o.IdleTimeout = TimeSpan.FromHours(1);
+            }),
+            timeProvider: time);
+        var ct = TestContext.Current.CancellationToken;
+
+        int oldPid;
+        await using (var first = await pool.OpenConnectionAsync(ct))
+        {
+            oldPid = first.ProcessID;
+        }
+
+        // The maintenance timer finds the idle connection past its lifetime: the pool replaces it itself, so no renter
+        // pays the reconnect. Until then the slot is held by the pool (busy), never handed out without a connection.
+        time.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(2));
+        using var guard = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        guard.CancelAfter(TimeSpan.FromSeconds(60));
+        while (pool.GetSnapshot() is not { Idle: 1, PhysicalConnections: 1 })
+        {
+            await Task.Delay(10, guard.Token);
+        }
+
+        var serverPids = await BackendPidsAsync(direct, app, ct);
+        var replacement = Assert.Single(serverPids);
+        Assert.NotEqual(oldPid, replacement);
+
+        await using var next = await pool.OpenConnectionAsync(ct);
+        Assert.Equal(replacement, next.ProcessID);
+    }
+
+    [Fact]
+    public async Task A_slot_closed_for_idleness_is_rented_only_after_the_warm_ones()
+    {
+        var time = new FakeTimeProvider();
+        await using var pool = new PostgresPool(
+            Options(await services.PostgresAsync(), UniqueAppName("coldlast"), o =>
+            {
+                o.MaxSize = 2;
+                o.IdleTimeout = TimeSpan.FromSeconds(30);
+                o.MaxLifetime = TimeSpan.FromHours(1);
+            }),
+            timeProvider: time);
+        var ct = TestContext.Current.CancellationToken;
+
+        var a = await pool.OpenConnectionAsync(ct);
+        var b = await pool.OpenConnectionAsync(ct);
+        var warmPid = b.ProcessID;
+        await a.DisposeAsync();
+        time.Advance(TimeSpan.FromSeconds(20));
+        await b.DisposeAsync();
+        time.Advance(TimeSpan.FromSeconds(11)); // a has been idle 31 s (closed), b 11 s (kept)
+
+        Assert.Equal(1, pool.GetSnapshot().PhysicalConnections);
+        await using var next = await pool.OpenConnectionAsync(ct);
+        Assert.Equal(warmPid, next.ProcessID);
+        Assert.Equal(1, pool.GetSnapshot().PhysicalConnections);
+    }
+
+    [Fact]
     public async Task A_lease_held_past_the_threshold_is_reported_once_with_where_it_was_rented()
     {
         using var logs = new FakeLoggerProvider();
@@ -189,6 +258,15 @@ public sealed class PoolTelemetryTests(ServiceFixture services)
 
     private static int Last(Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<int> collector, string state) =>
         collector.GetMeasurementSnapshot().Last(m => (string?)m.Tags["db.client.connection.state"] == state).Value;
+
+    private static async Task<List<int>> BackendPidsAsync(string direct, string appName, CancellationToken ct)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(direct) { Pooling = false, ApplicationName = "pool-test-observer" };
+        await using var connection = new Npgsql.NpgsqlConnection(builder.ConnectionString);
+        await connection.OpenAsync(ct);
+        return (await connection.QueryAsync<int>(
+            new CommandDefinition("SELECT pid FROM pg_stat_activity WHERE application_name = @appName", new { appName }, cancellationToken: ct))).ToList();
+    }
 
     private static List<FakeLogRecord> Leaks(FakeLoggerProvider logs) =>
         logs.Collector.GetSnapshot().Where(r => r.Id.Id == 1 && r.Category == typeof(PostgresPool).FullName).ToList();

@@ -432,7 +432,15 @@ public sealed class RedisLockProvider : IDisposable
                 var combiner = CombinerFor(_releases, handle.ScriptKeys[0]);
                 if (combiner is null || combiner.TryEnterAlone())
                 {
-                    result = (long)await SendAlone(combiner, LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
+                    try
+                    {
+                        result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        // The reply is in (or the call failed): the slot sends what queued meanwhile. Retries run outside it.
+                        combiner?.Exit();
+                    }
                 }
                 else
                 {
@@ -544,14 +552,16 @@ public sealed class RedisLockProvider : IDisposable
         var sentAt = Time.GetTimestamp();
         var sentAtUtc = Time.GetUtcNow();
         AcquireCall? call = null;
+        AcquireCombiner? slot = null;
+        Task<RedisResult>? pending = null;
         RedisResult reply;
         try
         {
-            Task<RedisResult> pending;
             var combiner = CombinerFor(_acquires, keys[0]);
             if (combiner is null || combiner.TryEnterAlone())
             {
-                pending = SendAlone(combiner, LockScripts.Acquire, keys, args);
+                slot = combiner;
+                pending = _db.ScriptEvaluateAsync(LockScripts.Acquire, keys, args);
             }
             else
             {
@@ -584,6 +594,23 @@ public sealed class RedisLockProvider : IDisposable
             _ = CleanUpAbandonedAsync(resource, lockKey, value, ttl);
             throw new LockBackendException(resource, "acquire", ex);
         }
+        finally
+        {
+            // A lone call frees its combiner slot once its reply is in, so what queued meanwhile goes out as one call (freed
+            // by the caller's own continuation: no second continuation on the reply). A caller that stopped waiting (its
+            // cancellation) frees the slot when the call finishes.
+            if (slot is not null)
+            {
+                if (pending is null || pending.IsCompleted)
+                {
+                    slot.Exit();
+                }
+                else
+                {
+                    slot.ExitWhenDone(pending);
+                }
+            }
+        }
 
         var parts = (RedisResult[])reply!;
         if ((long)parts[0] == 1)
@@ -609,25 +636,6 @@ public sealed class RedisLockProvider : IDisposable
     private TCombiner? CombinerFor<TCombiner>(TCombiner? combiner, RedisKey key)
         where TCombiner : class =>
         combiner is not null && _redis.HashSlot(key) < 0 ? combiner : null;
-
-    /// <summary>Sends a single-key script now; with a combiner (whose slot the caller took), frees the slot when it finishes.</summary>
-    private Task<RedisResult> SendAlone<TCall>(ScriptCombiner<TCall>? combiner, string script, RedisKey[] keys, RedisValue[] args)
-        where TCall : CombinedCall
-    {
-        Task<RedisResult> pending;
-        try
-        {
-            pending = _db.ScriptEvaluateAsync(script, keys, args);
-        }
-        catch
-        {
-            combiner?.Exit();
-            throw;
-        }
-
-        combiner?.ExitWhenDone(pending);
-        return pending;
-    }
 
     /// <summary>
     /// Loads the hot scripts once per server so StackExchange.Redis sends EVALSHA (a 40-byte hash) instead of the script

@@ -123,7 +123,8 @@ internal abstract class ScriptCombiner<TCall>
     /// <summary>
     /// Takes a slot for a caller that sends its own single-key script right away (no request object); false when every
     /// slot is busy or requests are already waiting (then the caller queues with <see cref="Enqueue"/>). A caller that got
-    /// <see langword="true"/> calls <see cref="Exit"/> once its script call has finished, whatever the outcome.
+    /// <see langword="true"/> calls <see cref="Exit"/> once its script call has finished, whatever the outcome (or
+    /// <see cref="ExitWhenDone"/> if it stops waiting before that).
     /// </summary>
     public bool TryEnterAlone()
     {
@@ -183,9 +184,8 @@ internal abstract class ScriptCombiner<TCall>
     }
 
     /// <summary>
-    /// Calls <see cref="Exit"/> once <paramref name="pending"/> (a lone caller's script call) finishes, whatever its outcome,
-    /// so the next queued batch goes out as soon as the reply is in, not when the caller resumes. A cached delegate: no
-    /// continuation task per call.
+    /// Calls <see cref="Exit"/> once <paramref name="pending"/> finishes, whatever its outcome: for a lone caller that stopped
+    /// waiting for its call (cancellation). A cached delegate: no continuation task.
     /// </summary>
     public void ExitWhenDone(Task pending) => pending.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_exit);
 

@@ -191,6 +191,61 @@ public sealed class CombinedCallTests
     }
 
     [Fact]
+    public async Task A_lone_caller_cancelled_after_sending_frees_its_slot_when_the_call_ends_and_leaves_no_lock()
+    {
+        await using var server = await PrivateRedisServer.StartAsync();
+        await using var admin = await server.ConnectAsync();
+        await using var redis = await server.ConnectAsync();
+        using var locks = new RedisLockProvider(redis, Options());
+        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
+        await locks.EnsureScriptsLoaded();
+
+        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        using var cts = new CancellationTokenSource();
+        var lone = locks.TryAcquireAsync("r0", "alice", cts.Token).AsTask(); // takes the only slot
+        var queued = locks.TryAcquireAsync("r1", "bob").AsTask();            // waits for that slot
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lone);
+        Assert.Equal(1, locks.Acquires!.Queued);                              // the slot is still busy: the call is on the wire
+        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+
+        // When the abandoned call ends, its slot sends the queued request; the abandoned lease is deleted behind it.
+        await using var next = await queued.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("r1", next!.Resource);
+        await redis.GetDatabase().PingAsync();
+        Assert.False(await admin.GetDatabase().KeyExistsAsync("{p:r0}:lock"));
+        Assert.Equal(0, locks.Acquires.Queued);
+    }
+
+    [Fact]
+    public async Task Releases_of_a_shared_call_that_timed_out_are_retried_and_leave_no_lock()
+    {
+        await using var server = await PrivateRedisServer.StartAsync();
+        await using var admin = await server.ConnectAsync();
+        await using var redis = await server.ConnectAsync(o => o.AsyncTimeout = o.SyncTimeout = 300);
+        using var locks = new RedisLockProvider(redis, Options(o =>
+        {
+            o.ReleaseRetryAttempts = 5;
+            o.ReleaseRetryDelay = TimeSpan.FromMilliseconds(200);
+        }));
+        var handles = new List<RedisLockHandle>();
+        for (var i = 0; i < 3; i++)
+        {
+            handles.Add(await locks.AcquireAsync($"r{i}", "alice"));
+        }
+
+        // Writes pause for 1.5 s: the lone release and then the shared one time out on the client; the retries get through.
+        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "1500", "WRITE");
+        var outcomes = await Task.WhenAll(handles.Select(h => h.ReleaseAsync().AsTask()));
+
+        Assert.Equal(1, locks.Releases!.SharedCalls);
+        // A timed-out attempt may still have deleted the key before its retry ran, which then finds it gone.
+        Assert.All(outcomes, o => Assert.Contains(o, new[] { LockReleaseOutcome.Released, LockReleaseOutcome.AlreadyExpired }));
+        await redis.GetDatabase().PingAsync();
+        Assert.Empty(await locks.GetHeldResourcesAsync());
+    }
+
+    [Fact]
     public async Task With_combining_off_every_call_goes_alone()
     {
         await using var server = await PrivateRedisServer.StartAsync();

@@ -14,7 +14,9 @@ namespace Resilience.Locks;
 /// <summary>
 /// One lock name on Redis: acquires per-resource leases (one script, one round trip), releases them by compare-and-delete
 /// on every path, force-releases for the authenticated owner, tunes the TTL from observed hold times and watches them.
-/// Thread-safe; create one per lock name and keep it for the life of the application.
+/// Concurrent acquires (and concurrent releases) share script calls unless <see cref="RedisLockOptions.CombineCalls"/> is
+/// off; each caller still has one round trip and its own result. Thread-safe; create one per lock name and keep it for the
+/// life of the application.
 /// </summary>
 public sealed class RedisLockProvider : IDisposable
 {

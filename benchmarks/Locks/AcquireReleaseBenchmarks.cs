@@ -12,7 +12,9 @@ namespace Resilience.Locks.Benchmarks;
 /// straight through StackExchange.Redis (no handle, no metrics, no expiry timer), and a bare <c>SET NX PX</c> + <c>DEL</c>
 /// (not a safe lock: the plain DEL can delete another holder's lease; it is the two-round-trip floor).
 /// DistributedLock.Redis runs with its defaults (its handles renew in the background); Resilience.Locks with
-/// <c>AutoExtend = false</c>, its default, and a fixed TTL. All rows share one multiplexer and one Redis.
+/// <c>AutoExtend = false</c> and <c>CombineCalls = true</c> (its defaults: concurrent acquires, and concurrent releases, share
+/// script calls) and a fixed TTL, plus a row with <c>CombineCalls = false</c> (every acquire and release its own script call).
+/// All rows share one multiplexer and one Redis.
 /// </summary>
 [MemoryDiagnoser]
 public class AcquireReleaseBenchmarks
@@ -21,6 +23,7 @@ public class AcquireReleaseBenchmarks
     private ConnectionMultiplexer _redis = null!;
     private IDatabase _db = null!;
     private RedisLockProvider _locks = null!;
+    private RedisLockProvider _locksAlone = null!;
     private string[] _resources = null!;
     private RedisKey[] _seKeys = null!;
     private RedisDistributedLock[] _distributedLocks = null!;
@@ -39,6 +42,10 @@ public class AcquireReleaseBenchmarks
         _db = _redis.GetDatabase();
         _prefix = "bench" + Guid.NewGuid().ToString("N")[..8];
         _locks = new RedisLockProvider(_redis, new RedisLockOptions { KeyPrefix = _prefix, TtlMode = LockTtlMode.Fixed, Ttl = Ttl }, name: _prefix);
+        _locksAlone = new RedisLockProvider(
+            _redis,
+            new RedisLockOptions { KeyPrefix = _prefix + "alone", TtlMode = LockTtlMode.Fixed, Ttl = Ttl, CombineCalls = false },
+            name: _prefix + "alone");
         _resources = Enumerable.Range(0, Resources).Select(i => $"user-{i}").ToArray();
         _seKeys = _resources.Select(r => (RedisKey)$"{_prefix}:se:{r}").ToArray();
         _scriptKeys = _resources.Select(r => new RedisKey[] { $"{{{_prefix}:s:{r}}}:lock", $"{{{_prefix}:s:{r}}}:fence" }).ToArray();
@@ -60,6 +67,7 @@ public class AcquireReleaseBenchmarks
         }
 
         _locks.Dispose();
+        _locksAlone.Dispose();
         _redis.Dispose();
     }
 
@@ -133,6 +141,29 @@ public class AcquireReleaseBenchmarks
         async Task TakeAndRelease(string resource)
         {
             var handle = await _locks.TryAcquireAsync(resource, "owner") ?? throw new InvalidOperationException("lock not taken");
+            await handle.DisposeAsync();
+        }
+    }
+
+    [Benchmark(Description = "Resilience.Locks, CombineCalls = false")]
+    public Task ResilienceLocksCombiningOff()
+    {
+        if (Resources == 1)
+        {
+            return TakeAndRelease(_resources[0]);
+        }
+
+        var tasks = new Task[Resources];
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = TakeAndRelease(_resources[i]);
+        }
+
+        return Task.WhenAll(tasks);
+
+        async Task TakeAndRelease(string resource)
+        {
+            var handle = await _locksAlone.TryAcquireAsync(resource, "owner") ?? throw new InvalidOperationException("lock not taken");
             await handle.DisposeAsync();
         }
     }

@@ -158,6 +158,16 @@ public sealed class RedisLockOptionsValidator : IValidateOptions<RedisLockOption
             errors.Add($"{P}{nameof(o.ReleaseRetryDelay)} ({o.ReleaseRetryDelay}) must not be negative.");
         }
 
+        if (o.MaxCallsInFlight is < 1 or > 64)
+        {
+            errors.Add($"{P}{nameof(o.MaxCallsInFlight)} ({o.MaxCallsInFlight}) must be between 1 and 64.");
+        }
+
+        if (o.MaxCombinedCalls is < 2 or > 1_000)
+        {
+            errors.Add($"{P}{nameof(o.MaxCombinedCalls)} ({o.MaxCombinedCalls}) must be between 2 and 1000.");
+        }
+
         return errors;
     }
 

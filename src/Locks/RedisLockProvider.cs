@@ -14,7 +14,9 @@ namespace Resilience.Locks;
 /// <summary>
 /// One lock name on Redis: acquires per-resource leases (one script, one round trip), releases them by compare-and-delete
 /// on every path, force-releases for the authenticated owner, tunes the TTL from observed hold times and watches them.
-/// Thread-safe; create one per lock name and keep it for the life of the application.
+/// Concurrent acquires (and concurrent releases) share script calls unless <see cref="RedisLockOptions.CombineCalls"/> is
+/// off; each caller still has one round trip and its own result. Thread-safe; create one per lock name and keep it for the
+/// life of the application.
 /// </summary>
 public sealed class RedisLockProvider : IDisposable
 {
@@ -27,6 +29,8 @@ public sealed class RedisLockProvider : IDisposable
     private readonly ResiliencePipeline _releaseRetry;
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _waiters = new(StringComparer.Ordinal);
     private readonly string _prefix;
+    private readonly AcquireCombiner? _acquires;
+    private readonly ReleaseCombiner? _releases;
     private Task? _scriptsLoaded;
 
     /// <summary>Creates a provider on an existing connection. Validates <paramref name="options"/> now.</summary>
@@ -72,6 +76,11 @@ public sealed class RedisLockProvider : IDisposable
         Ttl = new TtlPolicy(Options, HoldTimes, Time);
         Metrics = new LockMetrics(Name, meterFactory, HoldTimes, () => Ttl.Current);
         _releaseRetry = BuildReleaseRetry(Options, Time);
+        if (Options.CombineCalls)
+        {
+            _acquires = new AcquireCombiner(_db, Options.MaxCallsInFlight, Options.MaxCombinedCalls, call => _ = CleanUpAbandonedAsync(call.Resource, call.LockKey, call.Value, call.Ttl));
+            _releases = new ReleaseCombiner(_db, Options.MaxCallsInFlight, Options.MaxCombinedCalls);
+        }
     }
 
     /// <summary>The lock name: the tag on metrics and logs, and the scope of the hold-time statistics.</summary>
@@ -94,6 +103,12 @@ public sealed class RedisLockProvider : IDisposable
     internal TtlPolicy Ttl { get; }
 
     internal IDatabase Database => _db;
+
+    /// <summary>The acquire combiner, <see langword="null"/> when <see cref="RedisLockOptions.CombineCalls"/> is off (for tests).</summary>
+    internal AcquireCombiner? Acquires => _acquires;
+
+    /// <summary>The release combiner, <see langword="null"/> when <see cref="RedisLockOptions.CombineCalls"/> is off (for tests).</summary>
+    internal ReleaseCombiner? Releases => _releases;
 
     /// <summary>
     /// The Redis key that holds the lease of <paramref name="resource"/>: <c>{KeyPrefix:resource}:lock</c>. Its value is the
@@ -416,7 +431,25 @@ public sealed class RedisLockProvider : IDisposable
         {
             try
             {
-                result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
+                var combiner = CombinerFor(_releases, handle.ScriptKeys[0]);
+                if (combiner is null || combiner.TryEnterAlone())
+                {
+                    try
+                    {
+                        result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        // The reply is in (or the call failed): the slot sends what queued meanwhile. Retries run outside it.
+                        combiner?.Exit();
+                    }
+                }
+                else
+                {
+                    var call = new ReleaseCall(handle.ScriptKeys[0], handle.ScriptArgs[0]);
+                    combiner.Enqueue(call);
+                    result = (long)await call.Reply.ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (ShouldRetryRelease(ex, handle) && !cancellationToken.IsCancellationRequested)
             {
@@ -520,19 +553,39 @@ public sealed class RedisLockProvider : IDisposable
         RedisValue[] args = [value, (long)Math.Ceiling(ttl.TotalMilliseconds)];
         var sentAt = Time.GetTimestamp();
         var sentAtUtc = Time.GetUtcNow();
-        Task<RedisResult> pending;
+        AcquireCall? call = null;
+        AcquireCombiner? slot = null;
+        Task<RedisResult>? pending = null;
         RedisResult reply;
         try
         {
-            pending = _db.ScriptEvaluateAsync(LockScripts.Acquire, keys, args);
+            var combiner = CombinerFor(_acquires, keys[0]);
+            if (combiner is null || combiner.TryEnterAlone())
+            {
+                slot = combiner;
+                pending = _db.ScriptEvaluateAsync(LockScripts.Acquire, keys, args);
+            }
+            else
+            {
+                // Every slot is busy: wait for the next shared call (it carries this request with the others queued).
+                call = new AcquireCall(resource, lockKey, value, ttl, keys, args);
+                combiner.Enqueue(call);
+                pending = call.Reply;
+            }
+
             reply = cancellationToken.CanBeCanceled
                 ? await pending.WaitAsync(cancellationToken).ConfigureAwait(false)
                 : await pending.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The script may still run: release the lease if it turns out to have been granted.
-            _ = CleanUpAbandonedAsync(resource, lockKey, value, ttl);
+            // A request still queued is dropped (never sent). A script already sent may still run: release the lease if it
+            // turns out to have been granted (queued on the connection behind it, so it runs after it on the server).
+            if (call is null || call.Cancel() == CombinedCall.CancelOutcome.CallerCleansUp)
+            {
+                _ = CleanUpAbandonedAsync(resource, lockKey, value, ttl);
+            }
+
             throw;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -542,6 +595,23 @@ public sealed class RedisLockProvider : IDisposable
             LockLog.AcquireReplyLost(Logger, ex, Name, resource);
             _ = CleanUpAbandonedAsync(resource, lockKey, value, ttl);
             throw new LockBackendException(resource, "acquire", ex);
+        }
+        finally
+        {
+            // A lone call frees its combiner slot once its reply is in, so what queued meanwhile goes out as one call (freed
+            // by the caller's own continuation: no second continuation on the reply). A caller that stopped waiting (its
+            // cancellation) frees the slot when the call finishes.
+            if (slot is not null)
+            {
+                if (pending is null || pending.IsCompleted)
+                {
+                    slot.Exit();
+                }
+                else
+                {
+                    slot.ExitWhenDone(pending);
+                }
+            }
         }
 
         var parts = (RedisResult[])reply!;
@@ -560,6 +630,14 @@ public sealed class RedisLockProvider : IDisposable
         var pttl = (long)parts[2];
         return new Attempt(null, string.IsNullOrEmpty(holder) ? null : holder, pttl >= 0 ? TimeSpan.FromMilliseconds(pttl) : null);
     }
+
+    /// <summary>
+    /// The combiner to use for a call on <paramref name="key"/>, or <see langword="null"/> to send it alone: combining is
+    /// off, or the multiplexer is not a standalone server (a cluster computes a hash slot; a script may touch only one).
+    /// </summary>
+    private TCombiner? CombinerFor<TCombiner>(TCombiner? combiner, RedisKey key)
+        where TCombiner : class =>
+        combiner is not null && _redis.HashSlot(key) < 0 ? combiner : null;
 
     /// <summary>
     /// Loads the hot scripts once per server so StackExchange.Redis sends EVALSHA (a 40-byte hash) instead of the script
@@ -593,6 +671,11 @@ public sealed class RedisLockProvider : IDisposable
                 await server.ScriptLoadAsync(LockScripts.Acquire).ConfigureAwait(false);
                 await server.ScriptLoadAsync(LockScripts.Release).ConfigureAwait(false);
                 await server.ScriptLoadAsync(LockScripts.Extend).ConfigureAwait(false);
+                if (Options.CombineCalls)
+                {
+                    await server.ScriptLoadAsync(LockScripts.AcquireMany).ConfigureAwait(false);
+                    await server.ScriptLoadAsync(LockScripts.ReleaseMany).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or NotSupportedException or InvalidOperationException)

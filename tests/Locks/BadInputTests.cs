@@ -142,6 +142,28 @@ public sealed class BadInputTests(ServiceFixture services) : LockTestBase(servic
     }
 
     [Theory]
+    [InlineData(0, 64, "MaxCallsInFlight (0) must be between 1 and 64")]
+    [InlineData(65, 64, "MaxCallsInFlight (65) must be between 1 and 64")]
+    [InlineData(2, 1, "MaxCombinedCalls (1) must be between 2 and 1000")]
+    [InlineData(2, 1001, "MaxCombinedCalls (1001) must be between 2 and 1000")]
+    public void Combining_limits_out_of_range_are_rejected_at_start(int inFlight, int perCall, string rule)
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => new RedisLockProvider(Redis, new RedisLockOptions
+        {
+            KeyPrefix = Prefix,
+            MaxCallsInFlight = inFlight,
+            MaxCombinedCalls = perCall,
+        }));
+        Assert.Contains(rule, Assert.Single(error.Failures), StringComparison.Ordinal);
+
+        // The bounds themselves are valid, with combining on or off.
+        using var low = new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = Prefix, MaxCallsInFlight = 1, MaxCombinedCalls = 2 });
+        using var high = new RedisLockProvider(Redis, new RedisLockOptions { KeyPrefix = Prefix, MaxCallsInFlight = 64, MaxCombinedCalls = 1000, CombineCalls = false });
+        Assert.NotNull(low.Acquires);
+        Assert.Null(high.Acquires);
+    }
+
+    [Theory]
     [InlineData("X:grading")]
     [InlineData("a{b")]
     [InlineData("a}b")]

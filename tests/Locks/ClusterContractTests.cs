@@ -73,6 +73,22 @@ public sealed class ClusterContractTests(ClusterFixture cluster) : IClassFixture
     }
 
     [Fact]
+    public async Task With_combining_on_concurrent_acquires_and_releases_go_alone_on_the_cluster_and_all_succeed()
+    {
+        // A script may only touch keys of one slot, and resources spread over all slots: on a cluster every call goes
+        // alone (no combiner slot is taken, nothing queues), so concurrent calls never fail with CROSSSLOT.
+        using var locks = NewProvider(o => o.MaxCallsInFlight = 1);
+        var handles = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => locks.TryAcquireAsync($"u{i}", "alice").AsTask()));
+        Assert.All(handles, h => Assert.Equal(1, h!.FencingToken));
+        var outcomes = await Task.WhenAll(handles.Select(h => h!.ReleaseAsync().AsTask()));
+
+        Assert.All(outcomes, o => Assert.Equal(LockReleaseOutcome.Released, o));
+        Assert.Equal(0, locks.Acquires!.Calls);
+        Assert.Equal(0, locks.Releases!.Calls);
+        Assert.Empty(await locks.GetHeldResourcesAsync());
+    }
+
+    [Fact]
     public async Task RunAsync_releases_on_every_path_on_the_cluster()
     {
         using var locks = NewProvider();

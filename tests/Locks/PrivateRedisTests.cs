@@ -248,7 +248,7 @@ public sealed class PrivateRedisTests
         return "dotnet " + dll;
     }
 
-    private static async Task<Dictionary<string, long>> CommandCallsAsync(IServer server)
+    internal static async Task<Dictionary<string, long>> CommandCallsAsync(IServer server)
     {
         var result = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var group in await server.InfoAsync("commandstats"))
@@ -265,7 +265,7 @@ public sealed class PrivateRedisTests
         return result;
     }
 
-    private static Dictionary<string, long> Delta(Dictionary<string, long> before, Dictionary<string, long> after)
+    internal static Dictionary<string, long> Delta(Dictionary<string, long> before, Dictionary<string, long> after)
     {
         var delta = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var (name, calls) in after)

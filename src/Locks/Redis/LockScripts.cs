@@ -27,6 +27,55 @@ internal static class LockScripts
         return 0
         """;
 
+    /// <summary>
+    /// Several callers' acquires in one call (combining): KEYS = lock1, fence1, lock2, fence2, …; ARGV = value1, ttl1, value2,
+    /// ttl2, …. Runs, per pair and in order, exactly <see cref="Acquire"/> and returns one element per caller in the same shape
+    /// ({1, fence} or {0, holderOwner, pttl}), or {-1, error} when a command failed for that caller's keys only (a key of
+    /// the wrong type written by someone else): <c>redis.pcall</c> keeps one caller's error from failing the others.
+    /// The whole script is atomic, so each key's check-and-set is as atomic as in the single-key script.
+    /// </summary>
+    public const string AcquireMany = """
+        local r = {}
+        for i = 1, #KEYS, 2 do
+          local ok = redis.pcall('set', KEYS[i], ARGV[i], 'NX', 'PX', ARGV[i + 1])
+          if type(ok) == 'table' and ok.err then
+            r[#r + 1] = {-1, ok.err}
+          elseif ok then
+            local f = redis.pcall('incr', KEYS[i + 1])
+            if type(f) == 'table' then r[#r + 1] = {-1, f.err} else r[#r + 1] = {1, f} end
+          else
+            local v = redis.pcall('get', KEYS[i])
+            if type(v) == 'table' then
+              r[#r + 1] = {-1, v.err}
+            elseif not v then
+              r[#r + 1] = {0, '', -2}
+            else
+              r[#r + 1] = {0, string.sub(v, 33), redis.call('pttl', KEYS[i])}
+            end
+          end
+        end
+        return r
+        """;
+
+    /// <summary>
+    /// Several callers' releases in one call (combining): KEYS = lock keys, ARGV = the lease values. Runs, per key and in
+    /// order, exactly <see cref="Release"/>; returns one element per caller: 1 deleted, 0 gone or not ours, or {-1, error}.
+    /// </summary>
+    public const string ReleaseMany = """
+        local r = {}
+        for i = 1, #KEYS do
+          local v = redis.pcall('get', KEYS[i])
+          if type(v) == 'table' then
+            r[i] = {-1, v.err}
+          elseif v == ARGV[i] then
+            r[i] = redis.call('del', KEYS[i])
+          else
+            r[i] = 0
+          end
+        end
+        return r
+        """;
+
     /// <summary>Compare-and-PEXPIRE; never re-creates an expired key. ARGV[1] = token..owner, ARGV[2] = TTL in ms. Returns 1 or 0.</summary>
     public const string Extend = """
         if redis.call('get', KEYS[1]) == ARGV[1] then

@@ -448,7 +448,15 @@ public sealed class RedisLockProvider : IDisposable
                 {
                     var call = new ReleaseCall(handle.ScriptKeys[0], handle.ScriptArgs[0]);
                     combiner.Enqueue(call);
-                    result = (long)await call.Reply.ConfigureAwait(false);
+                    try
+                    {
+                        result = (long)await call.Reply.ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (IsSharedCallRefused(ex))
+                    {
+                        // Refused as a whole before it ran (a cluster that still looked standalone): release alone instead.
+                        result = (long)await _db.ScriptEvaluateAsync(LockScripts.Release, handle.ScriptKeys, handle.ScriptArgs).ConfigureAwait(false);
+                    }
                 }
             }
             catch (Exception ex) when (ShouldRetryRelease(ex, handle) && !cancellationToken.IsCancellationRequested)
@@ -517,7 +525,14 @@ public sealed class RedisLockProvider : IDisposable
         IsTransient(ex) && Options.ReleaseRetryAttempts > 0 && handle.RemainingValidity > TimeSpan.Zero;
 
     /// <summary>What ends a release as <see cref="LockReleaseOutcome.Failed"/> rather than throwing to the caller.</summary>
-    private static bool IsReleaseFailure(Exception ex) => ex is RedisException or OperationCanceledException or TimeoutException;
+    private static bool IsReleaseFailure(Exception ex) => ex is RedisException or OperationCanceledException or TimeoutException or RedisCommandException;
+
+    /// <summary>
+    /// A shared script call refused as a whole before any of it ran: by the client (keys of several slots) or by a cluster
+    /// node (<c>CROSSSLOT</c>). Only a multiplexer that did not yet know it talks to a cluster sends such a call.
+    /// </summary>
+    private static bool IsSharedCallRefused(Exception ex) =>
+        ex is RedisCommandException || (ex is RedisServerException server && server.Message.StartsWith("CROSSSLOT", StringComparison.Ordinal));
 
     private LockReleaseOutcome ReleaseFailed(RedisLockHandle handle, Exception ex)
     {
@@ -573,9 +588,22 @@ public sealed class RedisLockProvider : IDisposable
                 pending = call.Reply;
             }
 
-            reply = cancellationToken.CanBeCanceled
-                ? await pending.WaitAsync(cancellationToken).ConfigureAwait(false)
-                : await pending.ConfigureAwait(false);
+            try
+            {
+                reply = cancellationToken.CanBeCanceled
+                    ? await pending.WaitAsync(cancellationToken).ConfigureAwait(false)
+                    : await pending.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (call is not null && IsSharedCallRefused(ex))
+            {
+                // The shared call was refused as a whole before any of it ran (a cluster that still looked like a standalone
+                // server): nothing was granted, so this request goes alone, as it would with combining off.
+                call = null;
+                pending = _db.ScriptEvaluateAsync(LockScripts.Acquire, keys, args);
+                reply = cancellationToken.CanBeCanceled
+                    ? await pending.WaitAsync(cancellationToken).ConfigureAwait(false)
+                    : await pending.ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -588,7 +616,7 @@ public sealed class RedisLockProvider : IDisposable
 
             throw;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or RedisCommandException)
         {
             // The reply was lost (timeout) or the connection dropped after sending: the lease may exist. The clean-up command is
             // queued on the connection before this method returns, behind the acquire, so it runs after it on the server.
@@ -637,7 +665,12 @@ public sealed class RedisLockProvider : IDisposable
     /// </summary>
     private TCombiner? CombinerFor<TCombiner>(TCombiner? combiner, RedisKey key)
         where TCombiner : class =>
-        combiner is not null && _redis.HashSlot(key) < 0 ? combiner : null;
+        combiner is not null && (CombineOnAnyServer || _redis.HashSlot(key) < 0) ? combiner : null;
+
+    /// <summary>
+    /// For tests: combine even on a cluster, as a multiplexer does in the moment before it learns that it talks to one.
+    /// </summary>
+    internal bool CombineOnAnyServer { get; set; }
 
     /// <summary>
     /// Loads the hot scripts once per server so StackExchange.Redis sends EVALSHA (a 40-byte hash) instead of the script

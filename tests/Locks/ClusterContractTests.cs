@@ -89,6 +89,23 @@ public sealed class ClusterContractTests(ClusterFixture cluster) : IClassFixture
     }
 
     [Fact]
+    public async Task A_shared_call_refused_by_the_cluster_sends_its_callers_alone_and_every_lock_is_granted_and_released()
+    {
+        // The moment before a multiplexer learns it talks to a cluster, it may combine keys of several slots into one call,
+        // which the cluster (or the client) refuses as a whole: every caller of that call is then sent alone.
+        using var locks = NewProvider(o => o.MaxCallsInFlight = 1);
+        locks.CombineOnAnyServer = true;
+        var handles = await Task.WhenAll(Enumerable.Range(0, 40).Select(i => locks.TryAcquireAsync($"u{i}", "alice").AsTask()));
+        Assert.All(handles, h => Assert.Equal(1, h!.FencingToken));
+        var outcomes = await Task.WhenAll(handles.Select(h => h!.ReleaseAsync().AsTask()));
+
+        Assert.All(outcomes, o => Assert.Equal(LockReleaseOutcome.Released, o));
+        Assert.True(locks.Acquires!.SharedCalls > 0, "no acquire call was shared: the refusal path was not exercised");
+        Assert.True(locks.Releases!.SharedCalls > 0, "no release call was shared: the refusal path was not exercised");
+        Assert.Empty(await locks.GetHeldResourcesAsync());
+    }
+
+    [Fact]
     public async Task RunAsync_releases_on_every_path_on_the_cluster()
     {
         using var locks = NewProvider();

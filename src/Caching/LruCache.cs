@@ -34,6 +34,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private const long MaxTicks = long.MaxValue / 4;
     private const string DefaultName = "default";
 
+    /// <summary>Bits below the millisecond that system-clock recency stamps keep for the per-thread sequence.</summary>
+    private const int SystemRecencyShift = 20;
+
     private readonly NodeTable<TKey, TValue> _map;
     private readonly ConcurrentDictionary<TKey, LoadFlight<TValue>> _flights;
     private readonly IdHeap _lru = new();
@@ -48,6 +51,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly long _timeToLiveTicks;
     private readonly bool _sliding;
     private readonly CacheMetrics _metrics;
+    private readonly Counter<long> _hitCounter;
     private readonly ILogger _logger;
     private CacheNode<TKey, TValue>?[] _nodes = [];
     private int[] _freeIds = [];
@@ -85,7 +89,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         // same monotonic clock at a cost of a few nanoseconds. Recency stamps keep 20 bits below the millisecond for the
         // per-thread sequence, so one thread stays exactly ordered and threads stay ordered by the millisecond.
         _systemClock = ReferenceEquals(_time, TimeProvider.System);
-        _recencyShift = _systemClock ? 20 : 0;
+        _recencyShift = _systemClock ? SystemRecencyShift : 0;
         _weigher = weigher;
         _capacity = options.Capacity;
         _weightCap = options.WeightCap ?? long.MaxValue;
@@ -96,6 +100,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         _map = new NodeTable<TKey, TValue>(_capacity, comparer);
         _flights = new ConcurrentDictionary<TKey, LoadFlight<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
+        _hitCounter = _metrics.HitCounter;
     }
 
     /// <summary>
@@ -132,7 +137,10 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
         if (TryGetLive(key, out value))
         {
-            _metrics.Hit();
+            if (_hitCounter.Enabled)
+            {
+                _metrics.RecordHit();
+            }
 
             return true;
         }
@@ -509,16 +517,28 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         if (_map.Find(key) is { } node)
         {
-            var now = Now();
+            // One test of the clock kind serves both the clock read and the recency sequence.
+            long now;
+            long stamp;
+            if (_systemClock)
+            {
+                now = Environment.TickCount64;
+                stamp = RecencyClock.NextSystem(now << SystemRecencyShift);
+            }
+            else
+            {
+                now = _time.GetTimestamp();
+                stamp = RecencyClock.NextOther(now);
+            }
+
             if (now < Volatile.Read(ref node.ExpiresAt))
             {
                 if (node.SlidingTicks != 0)
                 {
-                    var renewed = Math.Min(SaturatingAdd(now, node.SlidingTicks), node.AbsoluteExpiresAt);
-                    Volatile.Write(ref node.ExpiresAt, renewed);
+                    Renew(node, now);
                 }
 
-                Volatile.Write(ref node.Stamp, RecencyClock.Next(now << _recencyShift, _systemClock));
+                Volatile.Write(ref node.Stamp, stamp);
                 value = node.Value;
                 return true;
             }
@@ -527,6 +547,11 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         value = default;
         return false;
     }
+
+    /// <summary>Moves a sliding entry's expiry forward (off the common hit path: most entries do not slide).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Renew(CacheNode<TKey, TValue> node, long now)
+        => Volatile.Write(ref node.ExpiresAt, Math.Min(SaturatingAdd(now, node.SlidingTicks), node.AbsoluteExpiresAt));
 
     private void SetCore(TKey key, TValue value, long weight, CacheEntryOptions? options)
     {

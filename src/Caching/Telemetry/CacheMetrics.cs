@@ -38,15 +38,12 @@ internal sealed class CacheMetrics : IDisposable
         _instruments.Register(this);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public void Hit()
-    {
-        var counter = _instruments.Hits;
-        if (counter.Enabled)
-        {
-            counter.Add(1, _nameTag);
-        }
-    }
+    /// <summary>The hit counter, for the cache to hold directly: its hit path checks <see cref="Instrument.Enabled"/> with one load fewer.</summary>
+    public Counter<long> HitCounter => _instruments.Hits;
+
+    /// <summary>Records a hit; the caller checked <see cref="HitCounter"/> is enabled.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public void RecordHit() => _instruments.Hits.Add(1, _nameTag);
 
     public void Miss()
     {

@@ -53,7 +53,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly CacheMetrics _metrics;
     private readonly Counter<long> _hitCounter;
     private readonly ILogger _logger;
-    private CacheNode<TKey, TValue>?[] _nodes = [];
+    private NodeSlot[] _nodes = [];
     private int[] _freeIds = [];
     private int _freeIdCount;
     private int _nextId;
@@ -372,7 +372,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 weight += node.Weight;
                 linked++;
-                if (node.Id < 0 || !ReferenceEquals(_nodes[node.Id], node) || !_lru.Contains(node.Id) || (!_expiry.Contains(node.Id) && !node.InExpiryQueue))
+                if (node.Id < 0 || !ReferenceEquals(_nodes[node.Id].Node, node) || !_lru.Contains(node.Id) || (!_expiry.Contains(node.Id) && !node.InExpiryQueue))
                 {
                     return $"entry {node.Key} is missing from the recency or expiry order";
                 }
@@ -700,7 +700,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         while (heap.Count > 0)
         {
-            var node = _nodes[heap.RootId]!;
+            var node = _nodes[heap.RootId].Node!;
             var current = lru ? Volatile.Read(ref node.Stamp) : Volatile.Read(ref node.ExpiresAt);
             if (current == heap.RootKey || budget-- <= 0)
             {
@@ -734,13 +734,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         }
 
         node.Id = id;
-        _nodes[id] = node;
+        _nodes[id].Node = node;
     }
 
     private void ReleaseId(CacheNode<TKey, TValue> node)
     {
         // Dropping the table's reference is what lets a removed value be collected.
-        _nodes[node.Id] = null;
+        _nodes[node.Id].Node = null;
         _freeIds[_freeIdCount++] = node.Id;
         node.Id = -1;
     }
@@ -881,4 +881,13 @@ public sealed class LruCache<TKey, TValue> : IDisposable
 
     [DoesNotReturn]
     private static void ThrowNullKey() => throw new ArgumentNullException("key");
+
+    /// <summary>
+    /// An entry of the id-to-node table, wrapped in a struct: storing into an array of structs needs no covariance check,
+    /// which for a reference-type array in shared generic code is a helper call on every store.
+    /// </summary>
+    private struct NodeSlot
+    {
+        public CacheNode<TKey, TValue>? Node;
+    }
 }

@@ -57,8 +57,11 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private int[] _freeIds = [];
     private int _freeIdCount;
     private int _nextId;
-    private CacheNode<TKey, TValue>? _expiryQueueHead;
-    private CacheNode<TKey, TValue>? _expiryQueueTail;
+    private int[] _queuePrevious = [];
+    private int[] _queueNext = [];
+    private int _queueHead = -1;
+    private int _queueTail = -1;
+    private long _queueTailExpiresAt;
     private int _expiryQueueCount;
     private int _count;
     private long _weight;
@@ -351,11 +354,14 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             }
 
             var queued = 0;
-            for (var node = _expiryQueueHead; node is not null; node = node.ExpiryNext)
+            for (var id = _queueHead; id >= 0; id = _queueNext[id])
             {
-                if (!node.InExpiryQueue || (node.ExpiryNext is { } next && next.ExpiresAt < node.ExpiresAt))
+                var node = _nodes[id].Node;
+                var next = _queueNext[id];
+                if (node is null || !node.InExpiryQueue || (next >= 0 && _nodes[next].Node!.ExpiresAt < node.ExpiresAt)
+                    || (next >= 0 ? _queuePrevious[next] != id : _queueTail != id))
                 {
-                    return $"expiry queue out of order at {node.Key}";
+                    return $"expiry queue out of order at id {id}";
                 }
 
                 queued++;
@@ -655,7 +661,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private int PurgeExpired(long now, ref List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted)
     {
         var purged = 0;
-        while (_expiryQueueHead is { } oldest && oldest.ExpiresAt <= now)
+        while (_queueHead >= 0 && _nodes[_queueHead].Node is { } oldest && oldest.ExpiresAt <= now)
         {
             Detach(oldest, CacheEvictionReason.Expired, ref evicted);
             purged++;
@@ -727,6 +733,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             {
                 var size = (int)Math.Min(Math.Max(16L, _nodes.Length * 2L), _capacity);
                 Array.Resize(ref _nodes, size);
+                Array.Resize(ref _queuePrevious, size);
+                Array.Resize(ref _queueNext, size);
                 Array.Resize(ref _freeIds, size);
                 _lru.EnsureIds(size);
                 _expiry.EnsureIds(size);
@@ -748,27 +756,32 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// <summary>
     /// A node with a fixed expiry that is not earlier than the queue's newest joins the queue in O(1); that is every write
     /// with the cache's default, non-sliding time to live. Sliding entries and entries with an earlier expiry go to the heap.
+    /// The queue links are ids in two arrays, so linking and unlinking touch no neighbouring node and store no reference
+    /// (no GC write barrier).
     /// </summary>
     private void AddToExpiryOrder(CacheNode<TKey, TValue> node)
     {
-        if (node.SlidingTicks != 0 || (_expiryQueueTail is { } tail && node.ExpiresAt < tail.ExpiresAt))
+        if (node.SlidingTicks != 0 || (_queueTail >= 0 && node.ExpiresAt < _queueTailExpiresAt))
         {
             _expiry.Push(node.Id, node.ExpiresAt);
             return;
         }
 
+        var id = node.Id;
         node.InExpiryQueue = true;
-        node.ExpiryPrevious = _expiryQueueTail;
-        if (_expiryQueueTail is null)
+        _queuePrevious[id] = _queueTail;
+        _queueNext[id] = -1;
+        if (_queueTail < 0)
         {
-            _expiryQueueHead = node;
+            _queueHead = id;
         }
         else
         {
-            _expiryQueueTail.ExpiryNext = node;
+            _queueNext[_queueTail] = id;
         }
 
-        _expiryQueueTail = node;
+        _queueTail = id;
+        _queueTailExpiresAt = node.ExpiresAt;
         _expiryQueueCount++;
     }
 
@@ -780,26 +793,31 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             return;
         }
 
-        if (node.ExpiryPrevious is { } previous)
+        var id = node.Id;
+        var previous = _queuePrevious[id];
+        var next = _queueNext[id];
+        if (previous >= 0)
         {
-            previous.ExpiryNext = node.ExpiryNext;
+            _queueNext[previous] = next;
         }
         else
         {
-            _expiryQueueHead = node.ExpiryNext;
+            _queueHead = next;
         }
 
-        if (node.ExpiryNext is { } next)
+        if (next >= 0)
         {
-            next.ExpiryPrevious = node.ExpiryPrevious;
+            _queuePrevious[next] = previous;
         }
         else
         {
-            _expiryQueueTail = node.ExpiryPrevious;
+            _queueTail = previous;
+            if (previous >= 0)
+            {
+                _queueTailExpiresAt = _nodes[previous].Node!.ExpiresAt;
+            }
         }
 
-        node.ExpiryPrevious = null;
-        node.ExpiryNext = null;
         node.InExpiryQueue = false;
         _expiryQueueCount--;
     }

@@ -529,7 +529,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             long stamp;
             if (_systemClock)
             {
-                now = Environment.TickCount64;
+                now = SystemTicks.Milliseconds();
                 stamp = RecencyClock.NextSystem(now << SystemRecencyShift);
             }
             else
@@ -890,7 +890,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long Now() => _systemClock ? Environment.TickCount64 : _time.GetTimestamp();
+    private long Now() => _systemClock ? SystemTicks.Milliseconds() : _time.GetTimestamp();
 
     private static long SaturatingAdd(long timestamp, long ticks)
     {

@@ -53,6 +53,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly bool _sliding;
     private readonly CacheMetrics _metrics;
     private readonly Counter<long> _hitCounter;
+    private readonly Counter<long> _missCounter;
     private readonly ILogger _logger;
     private NodeSlot[] _nodes = [];
     private int[] _freeIds = [];
@@ -105,6 +106,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         _flights = new ConcurrentDictionary<TKey, LoadFlight<TValue>>(comparer);
         _metrics = new CacheMetrics(Name, meterFactory, () => Volatile.Read(ref _count), () => Volatile.Read(ref _weight), _capacity);
         _hitCounter = _metrics.HitCounter;
+        _missCounter = _metrics.MissCounter;
     }
 
     /// <summary>
@@ -149,7 +151,11 @@ public sealed class LruCache<TKey, TValue> : IDisposable
             return true;
         }
 
-        _metrics.Miss();
+        if (_missCounter.Enabled)
+        {
+            _metrics.RecordMiss();
+        }
+
         return false;
     }
 
@@ -587,6 +593,9 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         var hash = _map.Hash(key);
         var node = new CacheNode<TKey, TValue>(key, hash, value, weight, slidingTicks, absolute, expiresAt);
 
+        // The recency sequence is per thread, so the stamp needs no lock either.
+        var stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
+
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         using (EnterWrite())
         {
@@ -626,7 +635,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
                     Detach(PeekFresh(_lru, lru: true, _count)!, CacheEvictionReason.Weight, ref evicted);
                 }
 
-                node.Stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
+                node.Stamp = stamp;
                 _map.Publish(node, existing);
                 AssignId(node);
                 _lru.Push(node.Id, node.Stamp);

@@ -45,14 +45,12 @@ internal sealed class CacheMetrics : IDisposable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     public void RecordHit() => _instruments.Hits.Add(1, _nameTag);
 
-    public void Miss()
-    {
-        var counter = _instruments.Misses;
-        if (counter.Enabled)
-        {
-            counter.Add(1, _nameTag);
-        }
-    }
+    /// <summary>The miss counter, held by the cache like <see cref="HitCounter"/>.</summary>
+    public Counter<long> MissCounter => _instruments.Misses;
+
+    /// <summary>Records a miss; the caller checked <see cref="MissCounter"/> is enabled.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public void RecordMiss() => _instruments.Misses.Add(1, _nameTag);
 
     public void Evicted(CacheEvictionReason reason)
     {

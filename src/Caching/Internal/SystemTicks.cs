@@ -24,15 +24,17 @@ internal static unsafe class SystemTicks
     public static bool IsDirect => ClockGetTime != null;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [SkipLocalsInit]
     public static long Milliseconds()
     {
         var clockGetTime = ClockGetTime;
         if (clockGetTime != null)
         {
+            // No zeroing of the struct the call fills; the nanoseconds are in [0, 1e9), so the division can be unsigned.
             Timespec now;
             if (clockGetTime(ClockMonotonicCoarse, &now) == 0)
             {
-                return (now.Seconds * 1000) + (now.Nanoseconds / 1_000_000);
+                return (now.Seconds * 1000) + (long)((ulong)now.Nanoseconds / 1_000_000);
             }
         }
 

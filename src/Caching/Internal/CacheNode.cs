@@ -2,7 +2,7 @@ namespace Resilience.Caching.Internal;
 
 /// <summary>
 /// One entry. Immutable except for <see cref="Stamp"/> and <see cref="ExpiresAt"/>, which readers write without a lock,
-/// and the links and heap slots, which only the writer (holding the write lock) touches.
+/// and the chain link, the queue flag and the id, which only the writer (holding the write lock) touches.
 /// </summary>
 internal sealed class CacheNode<TKey, TValue>
     where TKey : notnull
@@ -28,12 +28,6 @@ internal sealed class CacheNode<TKey, TValue>
 
     /// <summary>The next node in the same <see cref="NodeTable{TKey, TValue}"/> bucket; readers follow it without a lock.</summary>
     public CacheNode<TKey, TValue>? Next;
-
-    /// <summary>Neighbours in the expiry queue (entries with a fixed expiry, in expiry order); only when <see cref="InExpiryQueue"/>.</summary>
-    public CacheNode<TKey, TValue>? ExpiryPrevious;
-
-    /// <summary>See <see cref="ExpiryPrevious"/>.</summary>
-    public CacheNode<TKey, TValue>? ExpiryNext;
 
     /// <summary>Whether the node is in the expiry queue (otherwise in the expiry heap, when it is in the cache at all).</summary>
     public bool InExpiryQueue;

@@ -48,7 +48,8 @@ internal sealed class NodeTable<TKey, TValue>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public CacheNode<TKey, TValue>? Find(TKey key)
     {
-        // A node found is always right. Only a miss needs the growth check, so the version is read on that path only.
+        // A node found is always right. Only a miss needs the growth check, so the version is read on that path only,
+        // and only while the table can still grow.
         var comparer = _comparer;
         var hash = comparer is null ? key.GetHashCode() : comparer.GetHashCode(key);
         var buckets = Volatile.Read(ref _buckets);
@@ -62,7 +63,8 @@ internal sealed class NodeTable<TKey, TValue>
             }
         }
 
-        return FindSlow(key, hash);
+        // A table at its largest size never grows again, so a miss read from it is final.
+        return buckets.Length == _maxBuckets ? null : FindSlow(key, hash);
     }
 
     /// <summary>Finds the node for a key (writer only: the table cannot change meanwhile).</summary>

@@ -18,21 +18,25 @@ internal static class RecencyClock
     private static long t_lastOther;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static long Next(long timestamp, bool systemClock)
+    public static long Next(long timestamp, bool systemClock) => systemClock ? NextSystem(timestamp) : NextOther(timestamp);
+
+    /// <summary>The next stamp of the system-clock sequence of this thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long NextSystem(long timestamp)
     {
-        if (systemClock)
-        {
-            var last = t_lastSystem;
-            var stamp = timestamp > last ? timestamp : last + 1;
-            t_lastSystem = stamp;
-            return stamp;
-        }
-        else
-        {
-            var last = t_lastOther;
-            var stamp = timestamp > last ? timestamp : last + 1;
-            t_lastOther = stamp;
-            return stamp;
-        }
+        var last = t_lastSystem;
+        var stamp = timestamp > last ? timestamp : last + 1;
+        t_lastSystem = stamp;
+        return stamp;
+    }
+
+    /// <summary>The next stamp of the other-clock sequence of this thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static long NextOther(long timestamp)
+    {
+        var last = t_lastOther;
+        var stamp = timestamp > last ? timestamp : last + 1;
+        t_lastOther = stamp;
+        return stamp;
     }
 }

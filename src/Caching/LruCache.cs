@@ -41,8 +41,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     private readonly ConcurrentDictionary<TKey, LoadFlight<TValue>> _flights;
     private readonly IdHeap _lru = new();
     private readonly IdHeap _expiry = new();
-    private readonly Lock _writeQueue = new();
-    private int _writeLockTaken;
+    private readonly Lock _writeLock = new();
     private readonly TimeProvider _time;
     private readonly bool _systemClock;
     private readonly int _recencyShift;
@@ -201,7 +200,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     public void Clear()
     {
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
-        using (EnterWrite())
+        lock (_writeLock)
         {
             while (PeekFresh(_lru, lru: true, 0) is { } node)
             {
@@ -218,7 +217,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         int purged;
-        using (EnterWrite())
+        lock (_writeLock)
         {
             purged = PurgeExpired(Now(), ref evicted);
         }
@@ -353,7 +352,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     /// <summary>Checks the internal structures agree (tests only); returns a description of the first problem, or null.</summary>
     internal string? CheckConsistency()
     {
-        using (EnterWrite())
+        lock (_writeLock)
         {
             if (_map.Count != _count || _lru.Count != _count || _expiry.Count + _expiryQueueCount != _count)
             {
@@ -597,7 +596,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         var stamp = RecencyClock.Next(now << _recencyShift, _systemClock);
 
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
-        using (EnterWrite())
+        lock (_writeLock)
         {
             var existing = _map.FindLocked(key, hash);
             if (existing is not null)
@@ -652,7 +651,7 @@ public sealed class LruCache<TKey, TValue> : IDisposable
     {
         List<(CacheNode<TKey, TValue>, CacheEvictionReason)>? evicted = null;
         var removed = false;
-        using (EnterWrite())
+        lock (_writeLock)
         {
             if (_map.FindLocked(key, _map.Hash(key)) is { } node
                 && (!onlyIfSame || EqualityComparer<TValue>.Default.Equals(node.Value, expected)))
@@ -907,60 +906,8 @@ public sealed class LruCache<TKey, TValue> : IDisposable
         return sum < timestamp ? long.MaxValue : sum;
     }
 
-    /// <summary>
-    /// Takes the write lock: one compare-and-swap when it is free. Under contention one waiter at a time spins (yielding,
-    /// never sleeping) for the flag while the others wait on a <see cref="Lock"/>, so a crowd of writers blocks rather than
-    /// spins. The lock is not re-entrant; nothing under it calls user code that could write to the cache, except key
-    /// equality, the <see cref="TimeProvider"/> and metric listeners, which must not.
-    /// </summary>
-    /// <remarks>
-    /// The section it guards is short (tens of nanoseconds). A plain <see cref="Lock"/> cost a thread-id read and an
-    /// atomic exit on every write, and with two writing threads it sometimes parked a writer and paid a wake-up.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private WriteScope EnterWrite()
-    {
-        if (Interlocked.CompareExchange(ref _writeLockTaken, 1, 0) != 0)
-        {
-            EnterWriteContended();
-        }
-
-        return new WriteScope(this);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void EnterWriteContended()
-    {
-        var spinner = default(SpinWait);
-        for (var i = 0; i < 16; i++)
-        {
-            spinner.SpinOnce(sleep1Threshold: -1);
-            if (TryTakeWriteLock())
-            {
-                return;
-            }
-        }
-
-        lock (_writeQueue)
-        {
-            while (!TryTakeWriteLock())
-            {
-                spinner.SpinOnce(sleep1Threshold: -1);
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool TryTakeWriteLock() => Volatile.Read(ref _writeLockTaken) == 0 && Interlocked.CompareExchange(ref _writeLockTaken, 1, 0) == 0;
-
     [DoesNotReturn]
     private static void ThrowNullKey() => throw new ArgumentNullException("key");
-
-    /// <summary>Releases the write lock when disposed (the end of a <see langword="using"/> block).</summary>
-    private readonly ref struct WriteScope(LruCache<TKey, TValue> cache)
-    {
-        public void Dispose() => Volatile.Write(ref cache._writeLockTaken, 0);
-    }
 
     /// <summary>
     /// An entry of the id-to-node table, wrapped in a struct: storing into an array of structs needs no covariance check,

@@ -3,8 +3,8 @@ using Resilience.Caching;
 namespace Resilience.Caching.Tests;
 
 /// <summary>
-/// The write lock (a flag taken by compare-and-swap; under contention one waiter spins while the rest queue on a lock):
-/// many more writers than cores must all get through, and the caps must hold at every moment they are observed.
+/// The write lock: many more writers than cores must all get through, and the caps must hold at every moment they are
+/// observed.
 /// </summary>
 public sealed class WriteLockTests
 {

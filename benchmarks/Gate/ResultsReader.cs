@@ -34,7 +34,10 @@ internal static class ResultsReader
             yield break;
         }
 
-        var header = ParseLine(lines[0]);
+        // BenchmarkDotNet separates with its culture's list separator (the first character after "Method") and quotes only
+        // cells that contain it, so any other separator character may appear unquoted inside a method's description.
+        var separator = lines[0].StartsWith("Method", StringComparison.Ordinal) && lines[0].Length > 6 ? lines[0][6] : ',';
+        var header = ParseLine(lines[0], separator);
         int Column(string name) => Array.IndexOf(header, name);
         var method = Column("Method");
         var ratio = Column("Ratio");
@@ -44,7 +47,7 @@ internal static class ResultsReader
         var identity = Enumerable.Range(0, header.Length).Where(i => i != method && !NonIdentityColumns.Contains(header[i])).ToList();
         foreach (var line in lines.Skip(1).Where(l => l.Length > 0))
         {
-            var cells = ParseLine(line);
+            var cells = ParseLine(line, separator);
             var parameters = string.Join(", ", identity.Select(i => $"{header[i]}={cells[i]}"));
             var key = $"{suite}.{cells[method]}" + (parameters.Length > 0 ? $"({parameters})" : "");
             yield return new BenchmarkRow(
@@ -57,8 +60,8 @@ internal static class ResultsReader
         }
     }
 
-    /// <summary>Parses one CSV line with double-quoted fields.</summary>
-    public static string[] ParseLine(string line)
+    /// <summary>Parses one CSV line with double-quoted fields, split at <paramref name="separator"/>.</summary>
+    public static string[] ParseLine(string line, char separator)
     {
         var cells = new List<string>();
         var cell = new StringBuilder();
@@ -86,7 +89,7 @@ internal static class ResultsReader
             {
                 quoted = true;
             }
-            else if (c is ',' or ';')
+            else if (c == separator)
             {
                 cells.Add(cell.ToString());
                 cell.Clear();

@@ -75,4 +75,32 @@ public sealed class BenchmarkGateTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData(',', ';')]
+    [InlineData(';', ',')]
+    public void The_other_separator_inside_an_unquoted_description_stays_part_of_the_method_name(char separator, char other)
+    {
+        var folder = Directory.CreateTempSubdirectory("gate-").FullName;
+        try
+        {
+            var s = separator;
+            File.WriteAllLines(Path.Combine(folder, "Suite-report.csv"),
+            [
+                $"Method{s}Job{s}Mean{s}Ratio{s}Allocated{s}Alloc Ratio",
+                $"'Apply (event{other} combined)'{s}ShortRun{s}85 us{s}0.89{s}2 KB{s}0.66",
+                $"\"'Quoted{s} description'\"{s}ShortRun{s}90 us{s}0.95{s}2 KB{s}0.70",
+            ]);
+
+            var rows = ResultsReader.ReadFolder(folder);
+
+            Assert.Equal(["Suite.'Apply (event" + other + " combined)'", "Suite.'Quoted" + s + " description'"], rows.Select(r => r.Key));
+            Assert.Equal([0.89, 0.95], rows.Select(r => r.Ratio));
+            Assert.Equal([0.66, 0.70], rows.Select(r => r.AllocRatio));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }

@@ -30,6 +30,12 @@ public class AcquireReleaseBenchmarks
     private string _prefix = null!;
     private RedisKey[][] _scriptKeys = null!;
     private RedisKey[] _floorKeys = null!;
+    private Func<RedisKey, Task> _takeWithLockTake = null!;
+    private Func<RedisDistributedLock, Task> _takeWithDistributedLock = null!;
+    private Func<string, Task> _takeWithLocks = null!;
+    private Func<string, Task> _takeWithLocksAlone = null!;
+    private Func<RedisKey[], Task> _takeWithScripts = null!;
+    private Func<RedisKey, Task> _takeWithSetAndDelete = null!;
 
     [Params(1, 64)]
     public int Resources { get; set; }
@@ -55,6 +61,14 @@ public class AcquireReleaseBenchmarks
         server.ScriptLoad(Redis.LockScripts.Release);
         _floorKeys = _resources.Select(r => (RedisKey)$"{_prefix}:floor:{r}").ToArray();
         _distributedLocks = _resources.Select(r => new RedisDistributedLock($"{_prefix}:dl:{r}", _db, o => o.Expiry(Ttl))).ToArray();
+
+        // One delegate per row, made here, so that an invocation allocates only what the lock itself allocates.
+        _takeWithLockTake = TakeWithLockTakeAsync;
+        _takeWithDistributedLock = TakeWithDistributedLockAsync;
+        _takeWithLocks = resource => TakeWithProviderAsync(_locks, resource);
+        _takeWithLocksAlone = resource => TakeWithProviderAsync(_locksAlone, resource);
+        _takeWithScripts = TakeWithScriptsAsync;
+        _takeWithSetAndDelete = TakeWithSetAndDeleteAsync;
     }
 
     [GlobalCleanup]
@@ -72,155 +86,82 @@ public class AcquireReleaseBenchmarks
     }
 
     [Benchmark(Baseline = true, Description = "SE.Redis LockTake/LockRelease")]
-    public Task StackExchangeLockTake()
-    {
-        if (Resources == 1)
-        {
-            return TakeAndRelease(_seKeys[0]);
-        }
-
-        var tasks = new Task[Resources];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = TakeAndRelease(_seKeys[i]);
-        }
-
-        return Task.WhenAll(tasks);
-
-        async Task TakeAndRelease(RedisKey key)
-        {
-            var token = Guid.NewGuid().ToString("N");
-            if (!await _db.LockTakeAsync(key, token, Ttl))
-            {
-                throw new InvalidOperationException("lock not taken");
-            }
-
-            await _db.LockReleaseAsync(key, token);
-        }
-    }
+    public Task StackExchangeLockTake() => ForEachResource(_seKeys, _takeWithLockTake);
 
     [Benchmark(Description = "DistributedLock.Redis")]
-    public Task DistributedLockRedis()
-    {
-        if (Resources == 1)
-        {
-            return TakeAndRelease(_distributedLocks[0]);
-        }
-
-        var tasks = new Task[Resources];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = TakeAndRelease(_distributedLocks[i]);
-        }
-
-        return Task.WhenAll(tasks);
-
-        static async Task TakeAndRelease(RedisDistributedLock @lock)
-        {
-            var handle = await @lock.TryAcquireAsync() ?? throw new InvalidOperationException("lock not taken");
-            await handle.DisposeAsync();
-        }
-    }
+    public Task DistributedLockRedis() => ForEachResource(_distributedLocks, _takeWithDistributedLock);
 
     [Benchmark(Description = "Resilience.Locks")]
-    public Task ResilienceLocks()
-    {
-        if (Resources == 1)
-        {
-            return TakeAndRelease(_resources[0]);
-        }
-
-        var tasks = new Task[Resources];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = TakeAndRelease(_resources[i]);
-        }
-
-        return Task.WhenAll(tasks);
-
-        async Task TakeAndRelease(string resource)
-        {
-            var handle = await _locks.TryAcquireAsync(resource, "owner") ?? throw new InvalidOperationException("lock not taken");
-            await handle.DisposeAsync();
-        }
-    }
+    public Task ResilienceLocks() => ForEachResource(_resources, _takeWithLocks);
 
     [Benchmark(Description = "Resilience.Locks, CombineCalls = false")]
-    public Task ResilienceLocksCombiningOff()
-    {
-        if (Resources == 1)
-        {
-            return TakeAndRelease(_resources[0]);
-        }
-
-        var tasks = new Task[Resources];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = TakeAndRelease(_resources[i]);
-        }
-
-        return Task.WhenAll(tasks);
-
-        async Task TakeAndRelease(string resource)
-        {
-            var handle = await _locksAlone.TryAcquireAsync(resource, "owner") ?? throw new InvalidOperationException("lock not taken");
-            await handle.DisposeAsync();
-        }
-    }
+    public Task ResilienceLocksCombiningOff() => ForEachResource(_resources, _takeWithLocksAlone);
 
     [Benchmark(Description = "Same two scripts, no library (reference)")]
-    public Task ScriptsOnly()
-    {
-        if (Resources == 1)
-        {
-            return TakeAndRelease(_scriptKeys[0]);
-        }
-
-        var tasks = new Task[Resources];
-        for (var i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = TakeAndRelease(_scriptKeys[i]);
-        }
-
-        return Task.WhenAll(tasks);
-
-        async Task TakeAndRelease(RedisKey[] keys)
-        {
-            RedisValue[] args = [Guid.NewGuid().ToString("N") + "owner", (long)Ttl.TotalMilliseconds];
-            var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(Redis.LockScripts.Acquire, keys, args))!;
-            if ((long)reply[0] != 1)
-            {
-                throw new InvalidOperationException("lock not taken");
-            }
-
-            await _db.ScriptEvaluateAsync(Redis.LockScripts.Release, keys, args);
-        }
-    }
+    public Task ScriptsOnly() => ForEachResource(_scriptKeys, _takeWithScripts);
 
     [Benchmark(Description = "SET NX PX + DEL, unsafe (floor)")]
-    public Task SetAndDelete()
+    public Task SetAndDelete() => ForEachResource(_floorKeys, _takeWithSetAndDelete);
+
+    /// <summary>Takes and releases every resource's lock at once (one, or <see cref="Resources"/> concurrently).</summary>
+    private static Task ForEachResource<T>(T[] resources, Func<T, Task> takeAndRelease)
     {
-        if (Resources == 1)
+        if (resources.Length == 1)
         {
-            return TakeAndRelease(_floorKeys[0]);
+            return takeAndRelease(resources[0]);
         }
 
-        var tasks = new Task[Resources];
+        var tasks = new Task[resources.Length];
         for (var i = 0; i < tasks.Length; i++)
         {
-            tasks[i] = TakeAndRelease(_floorKeys[i]);
+            tasks[i] = takeAndRelease(resources[i]);
         }
 
         return Task.WhenAll(tasks);
+    }
 
-        async Task TakeAndRelease(RedisKey key)
+    private static async Task TakeWithDistributedLockAsync(RedisDistributedLock @lock)
+    {
+        var handle = await @lock.TryAcquireAsync() ?? throw new InvalidOperationException("lock not taken");
+        await handle.DisposeAsync();
+    }
+
+    private static async Task TakeWithProviderAsync(RedisLockProvider locks, string resource)
+    {
+        var handle = await locks.TryAcquireAsync(resource, "owner") ?? throw new InvalidOperationException("lock not taken");
+        await handle.DisposeAsync();
+    }
+
+    private async Task TakeWithLockTakeAsync(RedisKey key)
+    {
+        var token = Guid.NewGuid().ToString("N");
+        if (!await _db.LockTakeAsync(key, token, Ttl))
         {
-            if (!await _db.StringSetAsync(key, "x", Ttl, When.NotExists))
-            {
-                throw new InvalidOperationException("lock not taken");
-            }
-
-            await _db.KeyDeleteAsync(key);
+            throw new InvalidOperationException("lock not taken");
         }
+
+        await _db.LockReleaseAsync(key, token);
+    }
+
+    private async Task TakeWithScriptsAsync(RedisKey[] keys)
+    {
+        RedisValue[] args = [Guid.NewGuid().ToString("N") + "owner", (long)Ttl.TotalMilliseconds];
+        var reply = (RedisResult[])(await _db.ScriptEvaluateAsync(Redis.LockScripts.Acquire, keys, args))!;
+        if ((long)reply[0] != 1)
+        {
+            throw new InvalidOperationException("lock not taken");
+        }
+
+        await _db.ScriptEvaluateAsync(Redis.LockScripts.Release, keys, args);
+    }
+
+    private async Task TakeWithSetAndDeleteAsync(RedisKey key)
+    {
+        if (!await _db.StringSetAsync(key, "x", Ttl, When.NotExists))
+        {
+            throw new InvalidOperationException("lock not taken");
+        }
+
+        await _db.KeyDeleteAsync(key);
     }
 }

@@ -23,24 +23,20 @@ public sealed class CombinedCallTests
     [Fact]
     public async Task Queued_acquires_share_one_script_call_queued_releases_share_another_and_every_caller_gets_its_own_result()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync();
-        using var locks = new RedisLockProvider(redis, Options());
-        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
-        await locks.EnsureScriptsLoaded();
+        await using var redis = await PausableRedis.StartAsync();
+        var (adminServer, locks) = (redis.AdminServer, redis.Locks);
         await (await locks.TryAcquireAsync("warm", "o"))!.DisposeAsync();
         var acquireCalls = locks.Acquires!.Calls;
         var releaseCalls = locks.Releases!.Calls;
         var before = await CommandCallsAsync(adminServer);
 
         // The first acquire takes the only slot and waits on the paused server; the other nine queue behind it.
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        await redis.PauseWritesAsync(20_000);
         var first = locks.TryAcquireAsync("r0", "owner-0").AsTask();
         var queued = Enumerable.Range(1, 8).Select(i => locks.TryAcquireAsync($"r{i}", $"owner-{i}").AsTask()).ToList();
         var refused = locks.AcquireAsync("r1", "bob", TimeSpan.Zero).AsTask(); // same resource, later in the same shared call
         Assert.Equal(9, locks.Acquires.Queued);
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
 
         var handles = new List<RedisLockHandle> { (await first)! };
         handles.AddRange((await Task.WhenAll(queued))!);
@@ -67,10 +63,10 @@ public sealed class CombinedCallTests
 
         // Releases: the first takes the slot, the other eight share one compare-and-delete script.
         before = await CommandCallsAsync(adminServer);
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        await redis.PauseWritesAsync(20_000);
         var releases = handles.Select(h => h.ReleaseAsync().AsTask()).ToList();
         Assert.Equal(8, locks.Releases.Queued);
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
         Assert.All(await Task.WhenAll(releases), outcome => Assert.Equal(LockReleaseOutcome.Released, outcome));
         var released = Delta(before, await CommandCallsAsync(adminServer));
 
@@ -85,15 +81,11 @@ public sealed class CombinedCallTests
     [Fact]
     public async Task A_queued_acquire_cancelled_by_its_caller_is_dropped_and_never_sent()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync();
-        using var locks = new RedisLockProvider(redis, Options());
-        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
-        await locks.EnsureScriptsLoaded();
+        await using var redis = await PausableRedis.StartAsync();
+        var (admin, adminServer, locks) = (redis.Admin, redis.AdminServer, redis.Locks);
         var before = await CommandCallsAsync(adminServer);
 
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        await redis.PauseWritesAsync(20_000);
         var first = locks.TryAcquireAsync("r0", "alice").AsTask();
         using var cts = new CancellationTokenSource();
         var dropped = locks.TryAcquireAsync("r1", "bob", cts.Token).AsTask();
@@ -101,13 +93,13 @@ public sealed class CombinedCallTests
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => dropped);
         var later = locks.TryAcquireAsync("r2", "carol").AsTask(); // queues behind the dropped request
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
 
         await using var h0 = await first;
         await using var h2 = await later;
         Assert.NotNull(h0);
         Assert.NotNull(h2);
-        await redis.GetDatabase().PingAsync();
+        await redis.Client.GetDatabase().PingAsync();
         var delta = Delta(before, await CommandCallsAsync(adminServer));
 
         // r1 never reached Redis: no lock, no fence counter, and only the two other acquires ran (each alone).
@@ -121,17 +113,13 @@ public sealed class CombinedCallTests
     [Fact]
     public async Task A_failed_shared_call_fails_each_caller_with_the_typed_error_and_a_caller_cancelled_after_sending_leaves_no_lock()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync(o => o.AsyncTimeout = o.SyncTimeout = 300);
-        using var locks = new RedisLockProvider(redis, Options());
-        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
-        await locks.EnsureScriptsLoaded();
+        await using var redis = await PausableRedis.StartAsync(connection: o => o.AsyncTimeout = o.SyncTimeout = 300);
+        var (admin, locks) = (redis.Admin, redis.Locks);
         var calls = locks.Acquires!.Calls;
 
         // Writes wait while paused: r0's reply times out on the client, its slot then sends r1 and r2 as one call, which
         // waits too; r1's caller cancels while that shared call is on the connection, r2's times out with it.
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "30000", "WRITE");
+        await redis.PauseWritesAsync(30_000);
         var first = locks.TryAcquireAsync("r0", "alice").AsTask();
         using var cts = new CancellationTokenSource();
         var cancelled = locks.TryAcquireAsync("r1", "bob", cts.Token).AsTask();
@@ -147,12 +135,12 @@ public sealed class CombinedCallTests
         var error2 = await Assert.ThrowsAsync<LockBackendException>(() => failed);
         Assert.IsType<RedisTimeoutException>(error2.InnerException);
         Assert.Equal("acquire", error2.Operation);
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
 
         // Commands of one connection run in order: once these PINGs answer, the acquires and their clean-ups have all run
         // (or, on a loaded machine, the client gave up on a command before writing it: then neither ran). No lock remains.
-        await redis.GetDatabase().PingAsync();
-        await redis.GetDatabase().PingAsync();
+        await redis.Client.GetDatabase().PingAsync();
+        await redis.Client.GetDatabase().PingAsync();
         foreach (var resource in new[] { "r0", "r1", "r2" })
         {
             Assert.False(await admin.GetDatabase().KeyExistsAsync($"{{p:{resource}}}:lock"));
@@ -164,20 +152,16 @@ public sealed class CombinedCallTests
     [Fact]
     public async Task A_command_error_on_one_callers_key_fails_only_that_caller_of_the_shared_call()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync();
-        using var locks = new RedisLockProvider(redis, Options());
-        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
-        await locks.EnsureScriptsLoaded();
+        await using var redis = await PausableRedis.StartAsync();
+        var (admin, locks) = (redis.Admin, redis.Locks);
         await admin.GetDatabase().HashSetAsync("{p:bad}:lock", "field", "someone else's hash"); // wrong type for a lock
 
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        await redis.PauseWritesAsync(20_000);
         var first = locks.TryAcquireAsync("r0", "alice").AsTask();
         var before = locks.TryAcquireAsync("good-1", "bob").AsTask();
         var bad = locks.TryAcquireAsync("bad", "carol").AsTask();
         var after = locks.TryAcquireAsync("good-2", "dave").AsTask();
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
 
         await using var h0 = await first;
         await using var h1 = await before;
@@ -193,26 +177,22 @@ public sealed class CombinedCallTests
     [Fact]
     public async Task A_lone_caller_cancelled_after_sending_frees_its_slot_when_the_call_ends_and_leaves_no_lock()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync();
-        using var locks = new RedisLockProvider(redis, Options());
-        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
-        await locks.EnsureScriptsLoaded();
+        await using var redis = await PausableRedis.StartAsync();
+        var (admin, locks) = (redis.Admin, redis.Locks);
 
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        await redis.PauseWritesAsync(20_000);
         using var cts = new CancellationTokenSource();
         var lone = locks.TryAcquireAsync("r0", "alice", cts.Token).AsTask(); // takes the only slot
         var queued = locks.TryAcquireAsync("r1", "bob").AsTask();            // waits for that slot
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lone);
         Assert.Equal(1, locks.Acquires!.Queued);                              // the slot is still busy: the call is on the wire
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
 
         // When the abandoned call ends, its slot sends the queued request; the abandoned lease is deleted behind it.
         await using var next = await queued.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal("r1", next!.Resource);
-        await redis.GetDatabase().PingAsync();
+        await redis.Client.GetDatabase().PingAsync();
         Assert.False(await admin.GetDatabase().KeyExistsAsync("{p:r0}:lock"));
         Assert.Equal(0, locks.Acquires.Queued);
     }
@@ -220,14 +200,12 @@ public sealed class CombinedCallTests
     [Fact]
     public async Task Releases_of_a_shared_call_that_timed_out_are_retried_and_leave_no_lock()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync(o => o.AsyncTimeout = o.SyncTimeout = 300);
-        using var locks = new RedisLockProvider(redis, Options(o =>
+        await using var redis = await PausableRedis.StartAsync(o =>
         {
             o.ReleaseRetryAttempts = 5;
             o.ReleaseRetryDelay = TimeSpan.FromMilliseconds(200);
-        }));
+        }, connection: o => o.AsyncTimeout = o.SyncTimeout = 300);
+        var locks = redis.Locks;
         var handles = new List<RedisLockHandle>();
         for (var i = 0; i < 3; i++)
         {
@@ -235,30 +213,26 @@ public sealed class CombinedCallTests
         }
 
         // Writes pause for 1.5 s: the lone release and then the shared one time out on the client; the retries get through.
-        await admin.GetServer(admin.GetEndPoints()[0]).ExecuteAsync("CLIENT", "PAUSE", "1500", "WRITE");
+        await redis.PauseWritesAsync(1_500);
         var outcomes = await Task.WhenAll(handles.Select(h => h.ReleaseAsync().AsTask()));
 
         Assert.Equal(1, locks.Releases!.SharedCalls);
         // A timed-out attempt may still have deleted the key before its retry ran, which then finds it gone.
         Assert.All(outcomes, o => Assert.Contains(o, new[] { LockReleaseOutcome.Released, LockReleaseOutcome.AlreadyExpired }));
-        await redis.GetDatabase().PingAsync();
+        await redis.Client.GetDatabase().PingAsync();
         Assert.Empty(await locks.GetHeldResourcesAsync());
     }
 
     [Fact]
     public async Task With_combining_off_every_call_goes_alone()
     {
-        await using var server = await PrivateRedisServer.StartAsync();
-        await using var admin = await server.ConnectAsync();
-        await using var redis = await server.ConnectAsync();
-        using var locks = new RedisLockProvider(redis, Options(o => o.CombineCalls = false));
-        var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
-        await locks.EnsureScriptsLoaded();
+        await using var redis = await PausableRedis.StartAsync(o => o.CombineCalls = false);
+        var (admin, adminServer, locks) = (redis.Admin, redis.AdminServer, redis.Locks);
         var before = await CommandCallsAsync(adminServer);
 
-        await adminServer.ExecuteAsync("CLIENT", "PAUSE", "20000", "WRITE");
+        await redis.PauseWritesAsync(20_000);
         var acquires = Enumerable.Range(0, 6).Select(i => locks.TryAcquireAsync($"r{i}", "alice").AsTask()).ToList();
-        await adminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+        await redis.UnpauseAsync();
         var handles = await Task.WhenAll(acquires);
         await Task.WhenAll(handles.Select(h => h!.ReleaseAsync().AsTask()));
 
@@ -266,6 +240,56 @@ public sealed class CombinedCallTests
         Assert.Null(locks.Releases);
         Assert.Equal(12, ScriptCalls(Delta(before, await CommandCallsAsync(adminServer))));
         Assert.Empty(await locks.GetHeldResourcesAsync());
+    }
+
+    /// <summary>
+    /// A private redis-server with an admin connection (which pauses and unpauses writes, and reads command statistics) and
+    /// a client connection that the provider under test uses, with its scripts loaded.
+    /// </summary>
+    private sealed class PausableRedis : IAsyncDisposable
+    {
+        private PausableRedis(PrivateRedisServer server, ConnectionMultiplexer admin, ConnectionMultiplexer client, RedisLockProvider locks)
+        {
+            Server = server;
+            Admin = admin;
+            AdminServer = admin.GetServer(admin.GetEndPoints()[0]);
+            Client = client;
+            Locks = locks;
+        }
+
+        public PrivateRedisServer Server { get; }
+
+        public ConnectionMultiplexer Admin { get; }
+
+        public IServer AdminServer { get; }
+
+        public ConnectionMultiplexer Client { get; }
+
+        public RedisLockProvider Locks { get; }
+
+        public static async Task<PausableRedis> StartAsync(Action<RedisLockOptions>? configure = null, Action<ConfigurationOptions>? connection = null)
+        {
+            var server = await PrivateRedisServer.StartAsync();
+            var admin = await server.ConnectAsync();
+            var client = await server.ConnectAsync(connection);
+            var locks = new RedisLockProvider(client, Options(configure));
+            await locks.EnsureScriptsLoaded();
+            return new PausableRedis(server, admin, client, locks);
+        }
+
+        /// <summary>Holds every write (and script) of the server for up to <paramref name="milliseconds"/>.</summary>
+        public Task PauseWritesAsync(int milliseconds) =>
+            AdminServer.ExecuteAsync("CLIENT", "PAUSE", milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "WRITE");
+
+        public Task UnpauseAsync() => AdminServer.ExecuteAsync("CLIENT", "UNPAUSE");
+
+        public async ValueTask DisposeAsync()
+        {
+            Locks.Dispose();
+            await Client.DisposeAsync();
+            await Admin.DisposeAsync();
+            await Server.DisposeAsync();
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -20,8 +20,12 @@ public readonly struct UploadId :
     /// <summary>Length of the text form: 26 characters.</summary>
     public const int TextLength = CrockfordBase32.Length128;
 
-    /// <summary>The largest Unix millisecond timestamp the 48-bit field holds (year 10889).</summary>
-    public const long MaxUnixTimeMilliseconds = (1L << 48) - 1;
+    /// <summary>
+    /// The largest Unix millisecond timestamp an id holds: the last millisecond of the year 9999, the end of
+    /// <see cref="DateTimeOffset"/>'s range, so that <see cref="Timestamp"/> is defined for every id. (The 48-bit field
+    /// itself would reach the year 10889; ids past 9999 are refused when parsed.)
+    /// </summary>
+    public const long MaxUnixTimeMilliseconds = 253_402_300_799_999;
 
     /// <summary>Number of random bits in every id (<c>rand_a</c> + <c>rand_b</c>).</summary>
     public const int RandomBits = 74;
@@ -87,7 +91,9 @@ public readonly struct UploadId :
 
     /// <summary>Converts a version 7, RFC-variant <see cref="Guid"/> into an <see cref="UploadId"/>.</summary>
     /// <param name="guid">A UUIDv7, e.g. from <see cref="Guid.CreateVersion7()"/> or <see cref="ToGuid"/>.</param>
-    /// <exception cref="ArgumentException">The guid is not version 7 with the RFC 9562 variant.</exception>
+    /// <exception cref="ArgumentException">
+    /// The guid is not version 7 with the RFC 9562 variant, or its timestamp is past <see cref="MaxUnixTimeMilliseconds"/>.
+    /// </exception>
     public static UploadId FromGuid(Guid guid)
     {
         Span<byte> bytes = stackalloc byte[16];
@@ -97,7 +103,8 @@ public readonly struct UploadId :
         if (!HasV7Layout(hi, lo))
         {
             throw new ArgumentException(
-                $"The guid {guid} is not a UUIDv7 (version nibble must be 7 and variant bits 10).", nameof(guid));
+                $"The guid {guid} is not a UUIDv7 (version nibble must be 7 and variant bits 10) with a timestamp up to the year 9999.",
+                nameof(guid));
         }
 
         return new UploadId(hi, lo);
@@ -114,7 +121,7 @@ public readonly struct UploadId :
             ? id
             : throw new FormatException(
                 "An upload id is 26 lowercase Crockford base32 characters (0-9 a-z without i l o u, first one 0-7) " +
-                "holding a UUIDv7 (version 7, variant 10).");
+                "holding a UUIDv7 (version 7, variant 10) with a timestamp up to the year 9999.");
 
     /// <inheritdoc cref="Parse(ReadOnlySpan{char}, IFormatProvider?)"/>
     public static UploadId Parse(string s, IFormatProvider? provider) => Parse(s.AsSpan(), provider);
@@ -197,5 +204,5 @@ public readonly struct UploadId :
     };
 
     private static bool HasV7Layout(ulong hi, ulong lo) =>
-        (hi & VersionMask) == Version7 && (lo & VariantMask) == VariantRfc;
+        (hi & VersionMask) == Version7 && (lo & VariantMask) == VariantRfc && (long)(hi >> 16) <= MaxUnixTimeMilliseconds;
 }

@@ -62,7 +62,7 @@ public sealed partial class UploadIdGenerator
     public TimeProvider TimeProvider => _timeProvider;
 
     /// <summary>Returns an id greater than every id this instance returned before.</summary>
-    /// <exception cref="InvalidOperationException">The 48-bit timestamp is exhausted (after year 10889).</exception>
+    /// <exception cref="InvalidOperationException">The timestamp range is exhausted (after the year 9999).</exception>
     public UploadId Next()
     {
         long regression = 0;
@@ -91,7 +91,7 @@ public sealed partial class UploadIdGenerator
                 {
                     if (_lastTimestamp >= UploadId.MaxUnixTimeMilliseconds)
                     {
-                        throw new InvalidOperationException("The 48-bit millisecond timestamp of UUIDv7 is exhausted.");
+                        throw new InvalidOperationException("The id timestamp range (up to the end of the year 9999) is exhausted.");
                     }
 
                     _lastTimestamp++;

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -116,9 +117,10 @@ public sealed class UploadKeyGenerator
     /// <exception cref="InvalidUploadKeyValueException">A value breaks a rule; the exception names the field and the rule.</exception>
     public string Create(string contentType, params ReadOnlySpan<(string Name, string Value)> fields)
     {
-        Span<int> slots = stackalloc int[_template.Fields.Length];
-        var extension = Prepare(contentType, fields, slots);
-        return Render(_ids.Next(), extension, fields, slots);
+        var buffer = default(FieldValues);
+        Span<string> values = buffer[.._template.Fields.Length];
+        var extension = Prepare(contentType, fields, values, out var length);
+        return Render(_ids.Next(), extension, values, length);
     }
 
     /// <summary>
@@ -137,9 +139,10 @@ public sealed class UploadKeyGenerator
             throw new ArgumentException("The upload id is default(UploadId); take one from NextId() or UploadId.Parse.", nameof(id));
         }
 
-        Span<int> slots = stackalloc int[_template.Fields.Length];
-        var extension = Prepare(contentType, fields, slots);
-        return Render(id, extension, fields, slots);
+        var buffer = default(FieldValues);
+        Span<string> values = buffer[.._template.Fields.Length];
+        var extension = Prepare(contentType, fields, values, out var length);
+        return Render(id, extension, values, length);
     }
 
     /// <summary>
@@ -175,17 +178,19 @@ public sealed class UploadKeyGenerator
             throw Reject(AttemptIdField, UploadKeyRule.InvalidUnicode, $"The attempt id has a lone surrogate at index {bad}.", bad);
         }
 
+        // Every later DateTimeOffset fits the id's range (up to the end of year 9999); only times before 1970 do not.
         var ms = attemptStartedAt.ToUnixTimeMilliseconds();
-        if (ms < 0 || ms > UploadId.MaxUnixTimeMilliseconds)
+        if (ms < 0)
         {
             throw Reject("attempt_started_at", UploadKeyRule.TimestampOutOfRange,
-                $"The attempt start {attemptStartedAt:O} is outside the UUIDv7 range (1970-01-01 to year 10889).");
+                $"The attempt start {attemptStartedAt:O} is before 1970-01-01, where UUIDv7 timestamps begin.");
         }
 
-        Span<int> slots = stackalloc int[_template.Fields.Length];
-        var extension = Prepare(contentType, fields, slots);
-        var id = DeriveAttemptId(attemptId, ms, fields, slots, extension);
-        return Render(id, extension, fields, slots);
+        var buffer = default(FieldValues);
+        Span<string> values = buffer[.._template.Fields.Length];
+        var extension = Prepare(contentType, fields, values, out var length);
+        var id = DeriveAttemptId(attemptId, ms, values, extension);
+        return Render(id, extension, values, length);
     }
 
     /// <summary>A fresh id from this generator's id source, to hand out when an upload starts and reuse for its retries.</summary>
@@ -220,6 +225,17 @@ public sealed class UploadKeyGenerator
     {
         var template = KeyTemplate.TryParse(options.Template, options.Fields, problems);
         contentTypes = options.ContentTypes is { Count: > 0 } custom ? custom.AsReadOnly() : UploadKeyOptions.DefaultContentTypes;
+        if (template is not null)
+        {
+            var shortestExtension = contentTypes.Values.Select(e => e?.Length ?? 0).DefaultIfEmpty(0).Min();
+            var shortest = template.ShortestKeyLength(shortestExtension);
+            if (shortest > MaxKeyLength)
+            {
+                problems.Add(
+                    $"Its shortest key is {shortest} bytes (literals, 26 for {{uuid}}, 13 for {{timestamp_ms}}, the hash, the shortest " +
+                    $"extension and one character per field); a whole key may have at most {MaxKeyLength} bytes.");
+            }
+        }
         foreach (var clash in contentTypes.Keys.Where(k => k is not null).GroupBy(k => k, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
         {
             problems.Add($"ContentTypes: \"{clash.Key}\" is listed {clash.Count()} times with different letter case; content types are case-insensitive.");
@@ -258,41 +274,43 @@ public sealed class UploadKeyGenerator
                value.All(c => c > ' ' && c < 127 && c != ';');
     }
 
-    /// <summary>Checks every value and the content type before anything is created; returns the extension.</summary>
-    private string Prepare(string contentType, ReadOnlySpan<(string Name, string Value)> fields, Span<int> slots)
+    /// <summary>
+    /// Reads each caller value once into <paramref name="values"/> (template order) and checks every value, the content
+    /// type and the key length before any id is taken; returns the extension, and the key length without the timestamp.
+    /// </summary>
+    private string Prepare(string contentType, ReadOnlySpan<(string Name, string Value)> fields, Span<string> values, out int length)
     {
-        ResolveFields(fields, slots);
-        for (var f = 0; f < slots.Length; f++)
+        ResolveFields(fields, values);
+        for (var f = 0; f < values.Length; f++)
         {
-            CheckValue(_template.Fields[f], fields[slots[f]].Value);
+            CheckValue(f, values[f]);
         }
 
-        return ResolveExtension(contentType);
+        var extension = ResolveExtension(contentType);
+        length = _fixedLength + (_template.HasExtension ? extension.Length : 0);
+        foreach (var value in values)
+        {
+            length += FieldLength(value);
+        }
+
+        // The timestamp's digits depend on the id: checked here with the fewest it can have (13), exactly in Render.
+        CheckKeyLength(length + (_template.HasTimestamp ? TimestampLength(0) : 0));
+        return extension;
     }
 
-    private string Render(UploadId id, string extension, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots)
+    /// <summary>Renders the checked copies in <paramref name="values"/>; the caller's span is not read again.</summary>
+    private string Render(UploadId id, string extension, ReadOnlySpan<string> values, int length)
     {
-        // Exact length first, then one allocation written in place.
-        var length = _fixedLength + (_template.HasExtension ? extension.Length : 0);
         if (_template.HasTimestamp)
         {
             length += TimestampLength(id.UnixTimeMilliseconds);
+            CheckKeyLength(length);
         }
 
-        foreach (var slot in slots)
+        // Exact length first, then one allocation written in place.
+        var key = string.Create(length, new RenderState(this, id, extension, values), static (span, state) =>
         {
-            length += FieldLength(fields[slot].Value);
-        }
-
-        if (length > MaxKeyLength)
-        {
-            throw Reject(KeyField, UploadKeyRule.TooLong,
-                $"The key would be {length} bytes, more than {MaxKeyLength} (S3's limit); shorten the field values or the template.");
-        }
-
-        var key = string.Create(length, new RenderState(this, id, extension, fields, slots), static (span, state) =>
-        {
-            var written = state.Generator.RenderInto(span, state.Id, state.Extension, state.Fields, state.Slots);
+            var written = state.Generator.RenderInto(span, state.Id, state.Extension, state.Values);
             if (written != span.Length)
             {
                 throw new InvalidOperationException($"Rendered {written} characters into a key of {span.Length}.");
@@ -300,6 +318,15 @@ public sealed class UploadKeyGenerator
         });
         _metrics?.KeysCreated.Add(1, _templateTag);
         return key;
+    }
+
+    private void CheckKeyLength(int length)
+    {
+        if (length > MaxKeyLength)
+        {
+            throw Reject(KeyField, UploadKeyRule.TooLong,
+                $"The key would be {length} bytes, more than {MaxKeyLength} (S3's limit); shorten the field values or the template.");
+        }
     }
 
     private int FieldLength(string value)
@@ -313,12 +340,12 @@ public sealed class UploadKeyGenerator
         return value.Length;
     }
 
-    /// <summary>Digits of "D13": 13 until the year 2286, then 14, and 15 for the largest 48-bit values.</summary>
+    /// <summary>Digits of "D13": 13 until the year 2286, then 14, and 15 from the year 5138.</summary>
     private static int TimestampLength(long unixMs) =>
         unixMs < 10_000_000_000_000 ? 13 : unixMs < 100_000_000_000_000 ? 14 : 15;
 
     /// <summary>Writes the key; returns its length, or -1 when it does not fit in the buffer.</summary>
-    private int RenderInto(Span<char> buffer, UploadId id, string? extension, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots)
+    private int RenderInto(Span<char> buffer, UploadId id, string? extension, ReadOnlySpan<string> values)
     {
         var pos = 0;
         foreach (var segment in _template.Segments)
@@ -336,7 +363,7 @@ public sealed class UploadKeyGenerator
                     written = segment.Text.Length;
                     break;
                 case SegmentKind.Field:
-                    var value = fields[slots[segment.FieldIndex]].Value;
+                    var value = values[segment.FieldIndex];
                     if (_encoding == UploadKeyValueEncoding.Escape)
                     {
                         SafeCharacters.TryMeasureEscaped(value, out var encodedLength, out _, out _);
@@ -399,14 +426,17 @@ public sealed class UploadKeyGenerator
         return pos;
     }
 
-    /// <summary>Maps each declared field to the index of its value in <paramref name="fields"/>.</summary>
-    private void ResolveFields(ReadOnlySpan<(string Name, string Value)> fields, Span<int> slots)
+    /// <summary>
+    /// Copies each value into its declared field's place in <paramref name="values"/>, reading every pair of the caller's
+    /// span once, so a caller that changes its array meanwhile cannot slip an unchecked value past the checks.
+    /// </summary>
+    private void ResolveFields(ReadOnlySpan<(string Name, string Value)> fields, Span<string> values)
     {
-        slots.Fill(-1);
+        Span<bool> given = stackalloc bool[values.Length];
         var declared = _template.Fields;
         for (var i = 0; i < fields.Length; i++)
         {
-            var name = fields[i].Name;
+            var (name, value) = fields[i];
             if (string.IsNullOrEmpty(name))
             {
                 throw Reject($"fields[{i}]", UploadKeyRule.EmptyFieldName,
@@ -421,17 +451,18 @@ public sealed class UploadKeyGenerator
                     $"The template {_template.Text} has no field \"{name}\"; its fields are: {FieldList()}.");
             }
 
-            if (slots[index] >= 0)
+            if (given[index])
             {
                 throw Reject(name, UploadKeyRule.DuplicateField, $"The field \"{name}\" was given twice.");
             }
 
-            slots[index] = i;
+            given[index] = true;
+            values[index] = value;
         }
 
-        for (var f = 0; f < slots.Length; f++)
+        for (var f = 0; f < given.Length; f++)
         {
-            if (slots[f] < 0)
+            if (!given[f])
             {
                 throw Reject(declared[f], UploadKeyRule.MissingField,
                     $"The template {_template.Text} needs a value for \"{declared[f]}\"; its fields are: {FieldList()}.");
@@ -439,31 +470,47 @@ public sealed class UploadKeyGenerator
         }
     }
 
-    private void CheckValue(string field, string? value)
+    private void CheckValue(int f, string? value)
     {
+        var field = _template.Fields[f];
         UploadKeyRule rule;
         int index;
+        int length;
         if (_encoding == UploadKeyValueEncoding.Escape)
         {
-            if (SafeCharacters.TryMeasureEscaped(value, out _, out rule, out index))
+            // The escaped form has no '.', so no '..' can form with the template's literals.
+            if (SafeCharacters.TryMeasureEscaped(value, out length, out rule, out index))
             {
                 return;
             }
         }
         else if (SafeCharacters.TryCheckRaw(value, out rule, out index))
         {
+            if (_template.FieldFollowsDot[f] && value![0] == '.')
+            {
+                throw Reject(field, UploadKeyRule.DotSegment,
+                    $"The value of \"{field}\" starts with '.', and the template {_template.Text} has a '.' right before " +
+                    $"{{{field}}}, so the key would hold '..'. Values after a literal '.' must not start with '.'.", 0);
+            }
+
             return;
         }
+        else
+        {
+            length = value?.Length ?? 0;
+        }
 
-        throw Reject(field, rule, DescribeValueProblem(field, value, rule, index), index < 0 ? null : index);
+        throw Reject(field, rule, DescribeValueProblem(field, value, rule, index, length), index < 0 ? null : index);
     }
 
-    private static string DescribeValueProblem(string field, string? value, UploadKeyRule rule, int index)
+    private string DescribeValueProblem(string field, string? value, UploadKeyRule rule, int index, int length)
     {
         var at = index >= 0 && value is not null ? $" (U+{(int)value[index]:X4} at index {index})" : string.Empty;
         var what = rule switch
         {
             UploadKeyRule.Empty => "is empty",
+            UploadKeyRule.TooLong when _encoding == UploadKeyValueEncoding.Escape && length > 0 =>
+                $"is {length} characters once escaped, more than a whole key may have ({MaxKeyLength} bytes)",
             UploadKeyRule.TooLong => $"has {value?.Length} characters, more than a whole key may have ({MaxKeyLength} bytes)",
             UploadKeyRule.PathSeparator => $"contains a path separator{at}",
             UploadKeyRule.ControlCharacter => $"contains a control character{at}",
@@ -489,22 +536,24 @@ public sealed class UploadKeyGenerator
             mediaType = mediaType[..semicolon];
         }
 
-        if (_extensionLookup.TryGetValue(mediaType.Trim(), out var extension))
+        // Only HTTP's optional white space (space and tab) is trimmed; any other character makes an unknown type.
+        mediaType = mediaType.Trim(" \t");
+        if (_extensionLookup.TryGetValue(mediaType, out var extension))
         {
             return extension;
         }
 
-        throw Reject(ContentTypeField, contentType.Length == 0 ? UploadKeyRule.Empty : UploadKeyRule.UnknownContentType,
+        throw Reject(ContentTypeField, mediaType.IsEmpty && semicolon < 0 ? UploadKeyRule.Empty : UploadKeyRule.UnknownContentType,
             $"The content type is not in the allow-list, so no extension can be chosen; allowed: {AllowedContentTypes()}.");
     }
 
-    private UploadId DeriveAttemptId(string attemptId, long unixMs, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots, string? extension)
+    private UploadId DeriveAttemptId(string attemptId, long unixMs, ReadOnlySpan<string> values, string? extension)
     {
         // Length-prefixed so that no two different inputs give the same byte string.
         var size = AttemptDomain.Length + 4 + SafeCharacters.Utf8Length(attemptId) + 4 + (extension?.Length ?? 0);
-        foreach (var slot in slots)
+        foreach (var value in values)
         {
-            size += 4 + SafeCharacters.Utf8Length(fields[slot].Value);
+            size += 4 + SafeCharacters.Utf8Length(value);
         }
 
         var rented = ArrayPool<byte>.Shared.Rent(size);
@@ -513,9 +562,9 @@ public sealed class UploadKeyGenerator
             var buffer = rented.AsSpan(0, size);
             var pos = Encoding.ASCII.GetBytes(AttemptDomain, buffer);
             pos += WritePrefixed(attemptId, buffer[pos..]);
-            foreach (var slot in slots)
+            foreach (var value in values)
             {
-                pos += WritePrefixed(fields[slot].Value, buffer[pos..]);
+                pos += WritePrefixed(value, buffer[pos..]);
             }
 
             pos += WritePrefixed(extension ?? string.Empty, buffer[pos..]);
@@ -556,12 +605,20 @@ public sealed class UploadKeyGenerator
     private bool TryParseCore(string key, [NotNullWhen(true)] out UploadKeyParts? parts, out string reason, out int position)
     {
         parts = null;
+        if (key.Length > MaxKeyLength)
+        {
+            // Every character is at least one UTF-8 byte: refused before any of it is read.
+            position = MaxKeyLength;
+            reason = $"the key is longer than {MaxKeyLength} bytes";
+            return false;
+        }
+
         var pos = 0;
         UploadId id = default;
         long? timestamp = null;
         string? extension = null;
         string? hash = null;
-        var values = new (string Name, string Value)[_template.Fields.Length];
+        var values = new string[_template.Fields.Length];
         foreach (var segment in _template.Segments)
         {
             position = pos;
@@ -628,7 +685,6 @@ public sealed class UploadKeyGenerator
                     {
                         var count = rest.IndexOf('/');
                         var raw = count < 0 ? rest : rest[..count];
-                        var name = _template.Fields[segment.FieldIndex];
                         string? value;
                         if (_encoding == UploadKeyValueEncoding.Escape)
                         {
@@ -646,10 +702,16 @@ public sealed class UploadKeyGenerator
                                 return false;
                             }
 
+                            if (_template.FieldFollowsDot[segment.FieldIndex] && raw[0] == '.')
+                            {
+                                reason = $"the value of {segment.Text} starts with '.' right after a '.', which makes '..'";
+                                return false;
+                            }
+
                             value = raw.ToString();
                         }
 
-                        values[segment.FieldIndex] = (name, value!);
+                        values[segment.FieldIndex] = value!;
                         pos += raw.Length;
                         break;
                     }
@@ -671,27 +733,19 @@ public sealed class UploadKeyGenerator
         }
 
         // Exactness: the values must render to this very key (canonical digits, escapes and hash).
-        Span<int> slots = stackalloc int[values.Length];
-        for (var i = 0; i < slots.Length; i++)
-        {
-            slots[i] = i;
-        }
-
         Span<char> buffer = stackalloc char[MaxKeyLength];
-        var length = key.Length <= MaxKeyLength ? RenderInto(buffer, id, extension, values, slots) : -1;
+        var length = RenderInto(buffer, id, extension, values);
         if (length < 0 || !buffer[..length].SequenceEqual(key))
         {
             position = 0;
-            reason = length < 0
-                ? $"the key is longer than {MaxKeyLength} bytes"
-                : "the key is not in canonical form (timestamp padding, partition hash or escapes differ from what this template writes)";
+            reason = "the key is not in canonical form (timestamp padding, partition hash or escapes differ from what this template writes)";
             return false;
         }
 
         var fieldMap = new Dictionary<string, string>(values.Length, StringComparer.Ordinal);
-        foreach (var (name, value) in values)
+        for (var f = 0; f < values.Length; f++)
         {
-            fieldMap[name] = value;
+            fieldMap[_template.Fields[f]] = values[f];
         }
 
         parts = new UploadKeyParts(id, fieldMap.AsReadOnly(), extension, extension is null ? null : _contentTypesByExtension[extension], hash);
@@ -721,8 +775,15 @@ public sealed class UploadKeyGenerator
         return new InvalidUploadKeyValueException(field, rule, message, index);
     }
 
+    /// <summary>One call's values in the template's field order, on the stack (at most <see cref="KeyTemplate.MaxFields"/>).</summary>
+    [InlineArray(KeyTemplate.MaxFields)]
+    private struct FieldValues
+    {
+        private string _value;
+    }
+
     private readonly ref struct RenderState(
-        UploadKeyGenerator generator, UploadId id, string extension, ReadOnlySpan<(string Name, string Value)> fields, ReadOnlySpan<int> slots)
+        UploadKeyGenerator generator, UploadId id, string extension, ReadOnlySpan<string> values)
     {
         public UploadKeyGenerator Generator { get; } = generator;
 
@@ -730,9 +791,7 @@ public sealed class UploadKeyGenerator
 
         public string Extension { get; } = extension;
 
-        public ReadOnlySpan<(string Name, string Value)> Fields { get; } = fields;
-
-        public ReadOnlySpan<int> Slots { get; } = slots;
+        public ReadOnlySpan<string> Values { get; } = values;
     }
 
     private string FieldList() => _template.Fields.Length == 0 ? "(none)" : string.Join(", ", _template.Fields);

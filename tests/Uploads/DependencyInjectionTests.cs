@@ -149,4 +149,19 @@ public sealed class DependencyInjectionTests
         Assert.IsType<Counter<long>>(created.Instrument);
         Assert.Equal("{key}", created.Instrument.Unit);
     }
+
+    [Fact]
+    public void Several_invalid_templates_each_report_their_own_problems_at_start()
+    {
+        using var provider = new ServiceCollection()
+            .AddUploadKeys("first", o => o.Template = "{x}/{uuid}")
+            .AddUploadKeys("second", o => o.Template = "no-uniqueness")
+            .BuildServiceProvider();
+
+        // The host's start-up check throws the one OptionsValidationException of each named template together.
+        var error = Assert.Throws<AggregateException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+        var failures = error.InnerExceptions.Cast<OptionsValidationException>().ToDictionary(e => e.OptionsName);
+        Assert.Contains(failures["first"].Failures, f => f.Contains("{x} at index 0 is unknown", StringComparison.Ordinal));
+        Assert.Contains(failures["second"].Failures, f => f.Contains("no uniqueness placeholder", StringComparison.Ordinal));
+    }
 }

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Resilience.Uploads.Tests;
 
@@ -69,5 +70,43 @@ public sealed class UploadIdTests
     {
         Assert.True(default(UploadId).IsEmpty);
         Assert.False(new UploadIdGenerator().Next().IsEmpty);
+    }
+
+    /// <summary>Any 48-bit timestamp, a quarter of them right around the end of the year 9999.</summary>
+    private static readonly Gen<long> Any48BitMilliseconds =
+        Gen.Frequency(
+            (3, Gen.Choose(0, int.MaxValue).Select(i => (long)i * 131_071 % (1L << 48))),
+            (1, Gen.Choose(-1_000, 1_000).Select(d => UploadId.MaxUnixTimeMilliseconds + d)));
+
+    [Property(MaxTest = 500)]
+    public Property An_id_is_accepted_exactly_when_its_timestamp_is_a_DateTimeOffset() =>
+        Prop.ForAll(Any48BitMilliseconds.ToArbitrary(), ms =>
+        {
+            var bits = UploadId.Create(ms, UploadId.MaxRandom);
+            var representable = ms <= UploadId.MaxUnixTimeMilliseconds;
+            Assert.Equal(representable, UploadId.TryParse(bits.ToString(), out var parsed));
+            if (representable)
+            {
+                Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(ms), parsed.Timestamp);
+                Assert.Equal(bits, UploadId.FromGuid(bits.ToGuid()));
+            }
+            else
+            {
+                Assert.Throws<ArgumentException>(() => UploadId.FromGuid(bits.ToGuid()));
+            }
+        });
+
+    [Fact]
+    public void Ids_at_the_end_of_the_clock_range_keep_a_timestamp()
+    {
+        var ids = new UploadIdGenerator(new FakeTimeProvider(DateTimeOffset.MaxValue));
+        var previous = default(UploadId);
+        for (var i = 0; i < 10_000; i++)
+        {
+            var id = ids.Next();
+            Assert.True(id > previous);
+            Assert.Equal(UploadId.MaxUnixTimeMilliseconds, id.Timestamp.ToUnixTimeMilliseconds());
+            previous = id;
+        }
     }
 }

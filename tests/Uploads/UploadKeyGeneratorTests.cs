@@ -82,7 +82,7 @@ public sealed partial class UploadKeyGeneratorTests
     [InlineData(10_000_000_000_000L, "10000000000000")]
     [InlineData(99_999_999_999_999L, "99999999999999")]
     [InlineData(100_000_000_000_000L, "100000000000000")]
-    [InlineData(UploadId.MaxUnixTimeMilliseconds, "281474976710655")]
+    [InlineData(UploadId.MaxUnixTimeMilliseconds, "253402300799999")]
     public void Any_48_bit_timestamp_renders_and_parses_back(long unixMs, string digits)
     {
         var keys = Keys();
@@ -186,9 +186,21 @@ public sealed partial class UploadKeyGeneratorTests
     [Fact]
     public void Escaped_values_that_grow_past_1024_bytes_are_rejected()
     {
-        var error = Assert.Throws<InvalidUploadKeyValueException>(() =>
-            Keys(encoding: UploadKeyValueEncoding.Escape).Create("image/jpeg", ("class_id", new string('/', 400)), ("student_id", "s")));
-        Assert.Equal(("key", UploadKeyRule.TooLong), (error.Field, error.Rule));
+        var keys = Keys(encoding: UploadKeyValueEncoding.Escape);
+
+        // One value that alone escapes to more than a key may hold is named ('/' and 'é' each escape to 3 or 6 characters).
+        var slashes = Assert.Throws<InvalidUploadKeyValueException>(() =>
+            keys.Create("image/jpeg", ("class_id", new string('/', 400)), ("student_id", "s")));
+        Assert.Equal(("class_id", UploadKeyRule.TooLong), (slashes.Field, slashes.Rule));
+        Assert.Contains("1200 characters once escaped", slashes.Message, StringComparison.Ordinal);
+        var accents = Assert.Throws<InvalidUploadKeyValueException>(() =>
+            keys.Create("image/jpeg", ("class_id", "c"), ("student_id", new string('\u00e9', 600))));
+        Assert.Equal(("student_id", UploadKeyRule.TooLong), (accents.Field, accents.Rule));
+
+        // Values that each fit but not together: the whole key is named.
+        var both = Assert.Throws<InvalidUploadKeyValueException>(() =>
+            keys.Create("image/jpeg", ("class_id", new string('/', 200)), ("student_id", new string('/', 200))));
+        Assert.Equal(("key", UploadKeyRule.TooLong), (both.Field, both.Rule));
     }
 
     [Fact]
@@ -207,6 +219,7 @@ public sealed partial class UploadKeyGeneratorTests
     [InlineData("IMAGE/JPEG", "jpg")]
     [InlineData("image/png; charset=binary", "png")]
     [InlineData(" image/webp ", "webp")]
+    [InlineData("\timage/webp\t ; q=1", "webp")]
     [InlineData("application/pdf", "pdf")]
     public void Extension_comes_from_the_content_type(string contentType, string extension)
     {
@@ -218,7 +231,13 @@ public sealed partial class UploadKeyGeneratorTests
     [InlineData("image/svg+xml", UploadKeyRule.UnknownContentType)]
     [InlineData("text/html", UploadKeyRule.UnknownContentType)]
     [InlineData("image/jpeg/../x", UploadKeyRule.UnknownContentType)]
+    [InlineData("\u3000image/jpeg", UploadKeyRule.UnknownContentType)] // only HTTP's space and tab are trimmed
+    [InlineData("image/jpeg\u00A0", UploadKeyRule.UnknownContentType)]
+    [InlineData("\u2028image/jpeg", UploadKeyRule.UnknownContentType)]
+    [InlineData("image/jpeg\r\n", UploadKeyRule.UnknownContentType)]
+    [InlineData(";charset=x", UploadKeyRule.UnknownContentType)]
     [InlineData("", UploadKeyRule.Empty)]
+    [InlineData(" \t ", UploadKeyRule.Empty)]
     [InlineData(null, UploadKeyRule.Empty)]
     public void Content_types_outside_the_allow_list_are_rejected(string? contentType, UploadKeyRule rule)
     {
@@ -480,5 +499,110 @@ public sealed partial class UploadKeyGeneratorTests
         var keys = Keys(time: new FakeTimeProvider(Start));
         var ours = Enumerable.Range(0, 2).Select(_ => keys.Create("image/jpeg", ("class_id", "c"), ("student_id", "s"))).Distinct().Count();
         Assert.Equal((1, 2), (naive, ours));
+    }
+
+    /// <summary>Values that start with '.' half of the time, to meet a literal '.' before a field.</summary>
+    private static readonly Gen<string> DottedValues = Gen.OneOf(Values.Safe, Values.Safe.Select(v => "." + v));
+
+    [Property(MaxTest = 500)]
+    public Property No_key_holds_dot_dot_where_a_literal_dot_comes_before_a_field() =>
+        Prop.ForAll(
+            Gen.Elements("x.{name}/{uuid}", "{uuid}.{name}", "{uuid}/v1.{name}", "{uuid}/{name}", "{uuid}_{name}").ToArbitrary(),
+            DottedValues.ToArbitrary(),
+            (template, value) =>
+            {
+                var keys = new UploadKeyGenerator(new UploadKeyOptions { Template = template, Fields = ["name"] }, new UploadIdGenerator(new FakeTimeProvider(Start)));
+                var afterDot = template.Contains(".{name}", StringComparison.Ordinal);
+                if (value.StartsWith('.') && (afterDot || value.StartsWith("..", StringComparison.Ordinal)))
+                {
+                    var error = Assert.Throws<InvalidUploadKeyValueException>(() => keys.Create("image/png", ("name", value)));
+                    Assert.Equal(("name", UploadKeyRule.DotSegment, 0), (error.Field, error.Rule, error.Index));
+                    return;
+                }
+
+                // Elsewhere a leading '.' is an ordinary (hidden-file) name and is kept exactly.
+                var key = keys.Create("image/png", ("name", value));
+                Assert.DoesNotContain("..", key, StringComparison.Ordinal);
+                Assert.Equal(value, keys.Parse(key).Fields["name"]);
+            });
+
+    [Fact]
+    public void Parse_refuses_a_key_with_dot_dot_that_no_value_could_have_made()
+    {
+        var keys = new UploadKeyGenerator("x.{name}/{uuid}", "name");
+        var id = keys.NextId();
+        Assert.Equal("b", keys.Parse($"x.b/{id}").Fields["name"]);
+        var error = Assert.Throws<UploadKeyFormatException>(() => keys.Parse($"x..b/{id}"));
+        Assert.Contains("'..'", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_caller_that_changes_its_values_meanwhile_never_gets_an_unchecked_value_into_a_key()
+    {
+        var keys = Keys(time: new FakeTimeProvider(Start));
+        var values = new (string Name, string Value)[] { ("class_id", "c-1"), ("student_id", "s-1") };
+        using var stop = new CancellationTokenSource();
+        var flipper = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                values[0] = ("class_id", "../../etc");
+                values[0] = ("class_id", "c-1");
+            }
+        }, TestContext.Current.CancellationToken);
+
+        int made = 0, refused = 0;
+        try
+        {
+            // Bounded: stops once both outcomes were seen often, or after two million calls.
+            for (var i = 0; i < 2_000_000 && (i < 100_000 || made < 1_000 || refused < 1_000); i++)
+            {
+                try
+                {
+                    Assert.StartsWith("c-1/s-1/", keys.Create("image/jpeg", values), StringComparison.Ordinal);
+                    made++;
+                }
+                catch (InvalidUploadKeyValueException error)
+                {
+                    Assert.Equal(("class_id", UploadKeyRule.DotSegment), (error.Field, error.Rule));
+                    refused++;
+                }
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await flipper;
+        }
+
+        Assert.True(made > 0 && refused > 0, $"the race was not exercised: {made} keys made, {refused} refused");
+    }
+
+    [Fact]
+    public void Parse_refuses_an_over_long_key_before_reading_it()
+    {
+        var error = Assert.Throws<UploadKeyFormatException>(() => Keys(encoding: UploadKeyValueEncoding.Escape).Parse(new string('!', 5_000_000)));
+        Assert.Equal(UploadKeyGenerator.MaxKeyLength, error.Position);
+        Assert.Contains("longer than 1024 bytes", error.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_key_too_long_for_any_id_is_refused_before_an_id_is_taken()
+    {
+        var clock = new SteppingClock(Start.ToUnixTimeMilliseconds());
+        var error = Assert.Throws<InvalidUploadKeyValueException>(() =>
+            Keys(time: clock).Create("image/jpeg", ("class_id", new string('c', 1_000)), ("student_id", "s")));
+        Assert.Equal(("key", UploadKeyRule.TooLong), (error.Field, error.Rule));
+        Assert.Equal(0, clock.Reads);
+    }
+
+    [Fact]
+    public void Parse_refuses_an_id_past_the_year_9999_instead_of_failing_on_its_timestamp()
+    {
+        var keys = new UploadKeyGenerator("{uuid}");
+        var error = Assert.Throws<UploadKeyFormatException>(() => keys.Parse("7zzzzzzzzze008000000000000"));
+        Assert.Contains("{uuid}", error.Reason, StringComparison.Ordinal);
+        var last = keys.Parse(UploadId.Create(UploadId.MaxUnixTimeMilliseconds, UploadId.MaxRandom).ToString());
+        Assert.Equal(DateTimeOffset.MaxValue.UtcTicks / TimeSpan.TicksPerMillisecond, last.Id.Timestamp.UtcTicks / TimeSpan.TicksPerMillisecond);
     }
 }

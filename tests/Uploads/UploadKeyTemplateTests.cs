@@ -28,6 +28,7 @@ public sealed class UploadKeyTemplateTests
     [InlineData("{class_id}/{student_id}/{timestamp_ms}{uuid}", "touch")]
     [InlineData("{class_id}_{student_id}/{uuid}", "{class_id} must be followed by '/'")]
     [InlineData("{class_id}/{student_id}/{uuid}.{ext}x", "{ext} must not be followed")]
+    [InlineData("{class_id}/{student_id}/{uuid}.{ext}X", "{ext} must not be followed")]
     [InlineData("{class_id}/{student_id}/{timestamp_ms}1{uuid}", "{timestamp_ms} must not be followed by a digit")]
     [InlineData("{class_id}/{student_id}/{uuid", "never closed")]
     [InlineData("{class_id}/{student_id}/{uuid}}", "no matching")]
@@ -162,4 +163,44 @@ public sealed class UploadKeyTemplateTests
                     return e.Problems.Count > 0;
                 }
             });
+
+    [Theory]
+    [InlineData("{a}/{uuid}", new[] { "a", "a" }, "The field \"a\" is declared twice.")]
+    [InlineData("{uuid}", new[] { "uuid" }, "is a built-in placeholder name")]
+    [InlineData("{a}/{uuid}", new[] { "a", "Not-Valid" }, "is not valid")]
+    public void A_bad_declaration_is_its_only_problem(string template, string[] fields, string reason)
+    {
+        var error = Assert.Throws<UploadKeyTemplateException>(() => new UploadKeyGenerator(template, fields));
+        Assert.Contains(reason, Assert.Single(error.Problems), StringComparison.Ordinal);
+    }
+
+    [Property(MaxTest = 300)]
+    public Property A_template_is_accepted_exactly_when_its_shortest_key_fits() =>
+        Prop.ForAll(Gen.Choose(1, 1_100).ToArbitrary(), Gen.Choose(1, 16).ToArbitrary(), (literal, hash) =>
+        {
+            var template = $"{{hash:{hash}}}/{new string('p', literal)}/{{class_id}}/{{timestamp_ms}}_{{uuid}}.{{ext}}";
+
+            // hash, '/', literal, '/', one-character value, '/', 13 digits, '_', 26 for the id, '.', "png" (the shortest default).
+            var shortest = hash + 1 + literal + 1 + 1 + 1 + 13 + 1 + 26 + 1 + 3;
+            if (shortest <= UploadKeyGenerator.MaxKeyLength)
+            {
+                var key = new UploadKeyGenerator(template, "class_id").Create("image/png", ("class_id", "c"));
+                Assert.Equal(shortest, key.Length);
+            }
+            else
+            {
+                var error = Assert.Throws<UploadKeyTemplateException>(() => new UploadKeyGenerator(template, "class_id"));
+                Assert.Contains($"shortest key is {shortest} bytes", Assert.Single(error.Problems), StringComparison.Ordinal);
+            }
+        });
+
+    [Fact]
+    public void Long_field_names_do_not_count_against_the_key_length()
+    {
+        var names = Enumerable.Range(0, 16).Select(i => $"f{i:D2}".PadRight(63, 'x')).ToArray();
+        var template = string.Join('/', names.Select(n => "{" + n + "}")) + "/{uuid}";
+        Assert.True(template.Length > UploadKeyGenerator.MaxKeyLength);
+        var key = new UploadKeyGenerator(template, names).Create("image/png", [.. names.Select(n => (n, "v"))]);
+        Assert.Equal((16 * 2) + UploadId.TextLength, key.Length);
+    }
 }

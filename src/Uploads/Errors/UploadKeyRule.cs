@@ -33,7 +33,7 @@ public enum UploadKeyRule
     /// <summary>Two values were given for one field.</summary>
     DuplicateField,
 
-    /// <summary>A timestamp is outside the 48-bit Unix millisecond range of UUIDv7.</summary>
+    /// <summary>A timestamp is before 1970-01-01, where UUIDv7 timestamps begin.</summary>
     TimestampOutOfRange,
 
     /// <summary>The value is not valid UTF-16 (a lone surrogate), so it has no exact UTF-8 form.</summary>

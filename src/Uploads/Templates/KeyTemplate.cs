@@ -23,6 +23,14 @@ internal sealed class KeyTemplate
         Segments = segments;
         HasExtension = segments.Any(s => s.Kind == SegmentKind.Extension);
         HasTimestamp = segments.Any(s => s.Kind == SegmentKind.Timestamp);
+        FieldFollowsDot = new bool[fields.Length];
+        for (var i = 1; i < segments.Length; i++)
+        {
+            if (segments[i].Kind == SegmentKind.Field && segments[i - 1] is { Kind: SegmentKind.Literal } before && before.Text.EndsWith('.'))
+            {
+                FieldFollowsDot[segments[i].FieldIndex] = true;
+            }
+        }
     }
 
     public string Text { get; }
@@ -34,6 +42,25 @@ internal sealed class KeyTemplate
     public bool HasExtension { get; }
 
     public bool HasTimestamp { get; }
+
+    /// <summary>
+    /// Per declared field: the literal right before it ends with '.', so a value starting with '.' would make '..'.
+    /// </summary>
+    public bool[] FieldFollowsDot { get; }
+
+    /// <summary>
+    /// The length of the shortest key this template can make: its literals, the fixed-width placeholders, one character
+    /// per field and the shortest extension.
+    /// </summary>
+    public int ShortestKeyLength(int shortestExtension) => Segments.Sum(s => s.Kind switch
+    {
+        SegmentKind.Literal => s.Text.Length,
+        SegmentKind.Id => UploadId.TextLength,
+        SegmentKind.Timestamp => 13,
+        SegmentKind.Hash => s.Width,
+        SegmentKind.Extension => shortestExtension,
+        _ => 1,
+    });
 
     /// <summary>Parses and checks a template; adds one sentence per problem and returns null when there is any.</summary>
     public static KeyTemplate? TryParse(string? text, IEnumerable<string>? declaredFields, List<string> problems)
@@ -47,7 +74,7 @@ internal sealed class KeyTemplate
         }
 
         var segments = Tokenize(text, fields, problems);
-        CheckStructure(text, fields, segments, problems);
+        CheckStructure(fields, segments, problems);
         return problems.Count == before ? new KeyTemplate(text, fields, [.. segments]) : null;
     }
 
@@ -173,7 +200,7 @@ internal sealed class KeyTemplate
         return segment;
     }
 
-    private static void CheckStructure(string text, string[] fields, List<TemplateSegment> segments, List<string> problems)
+    private static void CheckStructure(string[] fields, List<TemplateSegment> segments, List<string> problems)
     {
         foreach (var kind in new[] { SegmentKind.Id, SegmentKind.Timestamp, SegmentKind.Extension, SegmentKind.Hash })
         {
@@ -193,6 +220,12 @@ internal sealed class KeyTemplate
 
         for (var f = 0; f < fields.Length; f++)
         {
+            // An invalid, built-in or repeated declaration has its own problem already; it cannot appear as a field.
+            if (fields[f] is not { } name || !IsFieldName(name) || BuiltIns.Contains(name) || Array.IndexOf(fields, name) != f)
+            {
+                continue;
+            }
+
             var count = segments.Count(s => s.Kind == SegmentKind.Field && s.FieldIndex == f);
             if (count == 0)
             {
@@ -230,9 +263,9 @@ internal sealed class KeyTemplate
             {
                 problems.Add($"{segment.Text} must not be followed by a digit, or keys would be ambiguous to parse.");
             }
-            else if (segment.Kind == SegmentKind.Extension && char.IsAsciiLetterOrDigit(following) && !char.IsAsciiLetterUpper(following))
+            else if (segment.Kind == SegmentKind.Extension && char.IsAsciiLetterOrDigit(following))
             {
-                problems.Add($"{segment.Text} must not be followed by a lowercase letter or digit, or keys would be ambiguous to parse.");
+                problems.Add($"{segment.Text} must not be followed by a letter or digit, or keys would be ambiguous to read.");
             }
         }
 
@@ -256,11 +289,6 @@ internal sealed class KeyTemplate
         if (shape.Contains("..", StringComparison.Ordinal) || shape.Split('/').Contains("."))
         {
             problems.Add("It has '..' or a '.' path segment, which path-based tools read as directory steps.");
-        }
-
-        if (text.Length > SafeCharacters.MaxKeyLength)
-        {
-            problems.Add($"It is {text.Length} characters long; a whole key may have at most {SafeCharacters.MaxKeyLength} bytes.");
         }
     }
 

@@ -107,6 +107,13 @@ internal static class SafeCharacters
             }
         }
 
+        if (encodedLength > MaxKeyLength)
+        {
+            // Escaping triples every byte it encodes: the value alone would not fit in a key.
+            rule = UploadKeyRule.TooLong;
+            return false;
+        }
+
         rule = default;
         return true;
     }

@@ -138,12 +138,12 @@ internal sealed class DrillSettings : CommandSettings
     public double MemoryWindowSeconds { get; init; }
 
     [CommandOption("--saturation <RATIO>")]
-    [Description("Server connection utilisation (connections / max_connections) that raises the saturation alert.")]
+    [Description("Mean server connection utilisation (connections / max_connections) over the window that raises the saturation alert.")]
     [DefaultValue(0.7)]
     public double SaturationThreshold { get; init; }
 
     [CommandOption("--saturation-window <SECONDS>")]
-    [Description("How long utilisation must stay above the threshold (the incident's 60 s at 1:10).")]
+    [Description("The window the saturation alert averages over (the incident's 60 s at 1:10).")]
     [DefaultValue(6.0)]
     public double SaturationWindowSeconds { get; init; }
 

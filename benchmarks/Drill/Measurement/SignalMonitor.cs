@@ -63,7 +63,7 @@ internal sealed class SignalMonitor(DrillSettings settings, IServerConnectionsSi
         [
             new("server connections vs max_connections", samples.Any(s => s.SaturationAlert),
                 $"{F(worstUtilisation * 100, "0")} %",
-                $"> {F(settings.SaturationThreshold * 100, "0")} % for {F(settings.SaturationWindowSeconds, "0.#")} s"),
+                $"mean > {F(settings.SaturationThreshold * 100, "0")} % over {F(settings.SaturationWindowSeconds, "0.#")} s"),
             new("process memory growth", samples.Any(s => s.MemoryAlert),
                 $"{F(worstGrowth, "0")} MB",
                 $"> {settings.MemoryAlertMegabytes} MB in {F(settings.MemoryWindowSeconds, "0.#")} s"),

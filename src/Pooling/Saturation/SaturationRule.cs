@@ -1,18 +1,23 @@
 namespace Resilience.Pooling;
 
 /// <summary>
-/// The alert rule: fires when utilisation stays above a threshold for a whole window; any sample at or below the
-/// threshold resets it. Pure and thread-safe; time comes from the samples.
+/// The alert rule: fires when the mean utilisation of the samples taken in the last <see cref="Window"/> is above
+/// <see cref="Threshold"/>, once the samples span a whole window. A single dip does not reset it, so a starved server
+/// whose connection count swings as clients are refused and reconnect still alerts; a single spike does not fire it.
+/// Pure and thread-safe; time comes from the samples.
 /// </summary>
 public sealed class SaturationRule
 {
     private readonly Lock _lock = new();
+    private readonly Queue<(DateTimeOffset At, double Utilization)> _window = new();
+    private DateTimeOffset? _firstAt;
+    private DateTimeOffset _lastAt = DateTimeOffset.MinValue;
     private DateTimeOffset? _aboveSince;
     private bool _alerting;
 
     /// <summary>Creates the rule.</summary>
-    /// <param name="threshold">Utilisation (0..1] above which the window starts.</param>
-    /// <param name="window">How long utilisation must stay above the threshold.</param>
+    /// <param name="threshold">Mean utilisation (0..1] over the window above which the alert fires.</param>
+    /// <param name="window">How far back the mean reaches, and how long samples must have been taken before it can fire.</param>
     public SaturationRule(double threshold, TimeSpan window)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(threshold, 0);
@@ -22,7 +27,7 @@ public sealed class SaturationRule
         Window = window;
     }
 
-    /// <summary>The utilisation threshold.</summary>
+    /// <summary>The utilisation threshold for the window's mean.</summary>
     public double Threshold { get; }
 
     /// <summary>The window.</summary>
@@ -40,22 +45,38 @@ public sealed class SaturationRule
         }
     }
 
-    /// <summary>Feeds one sample; returns whether the alert fires and since when utilisation has been above the threshold.</summary>
+    /// <summary>
+    /// Feeds one sample; returns whether the alert fires and since when the window's mean has been above the threshold.
+    /// A sample older than the one before it (the clock stepped back) starts the window again.
+    /// </summary>
     public (bool IsAlerting, DateTimeOffset? AboveSince) Observe(double utilization, DateTimeOffset at)
     {
         lock (_lock)
         {
-            if (utilization > Threshold)
+            if (at < _lastAt)
             {
-                _aboveSince ??= at;
-                _alerting = at - _aboveSince.Value >= Window;
-            }
-            else
-            {
+                _window.Clear();
+                _firstAt = null;
                 _aboveSince = null;
-                _alerting = false;
             }
 
+            _firstAt ??= at;
+            _lastAt = at;
+            _window.Enqueue((at, utilization));
+            while (_window.Peek().At < at - Window)
+            {
+                _window.Dequeue();
+            }
+
+            var sum = 0.0;
+            foreach (var sample in _window)
+            {
+                sum += sample.Utilization;
+            }
+
+            var above = sum / _window.Count > Threshold;
+            _aboveSince = above ? _aboveSince ?? at : null;
+            _alerting = above && at - _firstAt.Value >= Window;
             return (_alerting, _aboveSince);
         }
     }

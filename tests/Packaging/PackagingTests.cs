@@ -20,10 +20,11 @@ public sealed class PackagingTests(ServiceFixture services)
         };
         var root = RepositoryRoot();
         var work = Directory.CreateTempSubdirectory("resilience-packaging-").FullName;
+
+        // A version no earlier run used, so the consumer restores these packages and not a cached copy.
+        var version = $"0.1.0-proof.{DateTime.UtcNow:yyyyMMddHHmmss}.{Guid.NewGuid().ToString("N")[..8]}";
         try
         {
-            // A version no earlier run used, so the consumer restores these packages and not a cached copy.
-            var version = $"0.1.0-proof.{DateTime.UtcNow:yyyyMMddHHmmss}.{Guid.NewGuid().ToString("N")[..8]}";
             var feed = Path.Combine(work, "feed");
             foreach (var package in Packages)
             {
@@ -60,6 +61,23 @@ public sealed class PackagingTests(ServiceFixture services)
         finally
         {
             Directory.Delete(work, recursive: true);
+            ForgetProofPackages(version);
+        }
+    }
+
+    /// <summary>The consumer's restore put this run's one-off version into NuGet's global packages folder: take it out again.</summary>
+    private static void ForgetProofPackages(string version)
+    {
+        var globalPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var package in Packages)
+        {
+            var folder = Path.Combine(globalPackages, $"resilience.{package.ToLowerInvariant()}", version.ToLowerInvariant());
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
         }
     }
 

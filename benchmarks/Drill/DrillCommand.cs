@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using Resilience.Drill.Infrastructure;
@@ -16,8 +17,19 @@ namespace Resilience.Drill;
 /// incident's naive stack, on real PostgreSQL + pgvector, PgBouncer and Redis, and reports what held.
 /// Exit code 0 when every invariant held in resilient mode, 1 when one broke, 2 when the drill could not run.
 /// </summary>
+[Description(
+    "Replays a spike of concurrent writers through the resilient stack (the five packages), then through the incident's naive stack, " +
+    "on real PostgreSQL + pgvector, PgBouncer and Redis, and reports which invariants held. Exit code: 0 when every invariant held " +
+    "in resilient mode (or --mode naive, which gates nothing), 1 when one broke, 2 when the drill could not run " +
+    "(bad arguments, unreachable servers, an unusable --output).")]
 internal sealed class DrillCommand : AsyncCommand<DrillSettings>
 {
+    /// <summary>How the drill is run: the name in its help, usage and recorded command line.</summary>
+    public const string ApplicationName = "bash eng/drill.sh";
+
+    /// <summary>The options whose values may hold passwords: recorded and printed as ***.</summary>
+    private static readonly string[] SecretOptions = ["--pg", "--pgbouncer", "--redis"];
+
     public override async Task<int> ExecuteAsync(CommandContext context, DrillSettings settings, CancellationToken cancellationToken)
     {
         var startedAt = DateTimeOffset.UtcNow;
@@ -36,7 +48,17 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
 
         try
         {
-            var report = await RunAsync(settings, services, startedAt, Log, cancellationToken);
+            try
+            {
+                await services.CheckReachableAsync(cancellationToken);
+            }
+            catch (DrillSetupException error)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]drill could not reach its servers:[/]{Environment.NewLine}{error.Message}");
+                return 2;
+            }
+
+            var report = await RunAsync(settings, services, startedAt, CommandLine(context.Arguments), Log, cancellationToken);
             ConsoleReport.Write(report);
             Directory.CreateDirectory(settings.Output);
             var json = Path.Combine(settings.Output, "drill-report.json");
@@ -46,7 +68,7 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
             await HtmlReport.WriteAsync(report, settings, html, cancellationToken);
             await ConsoleReport.WriteFileAsync(report, summary, cancellationToken);
             Log($"reports written: {Path.GetFullPath(summary)}, {Path.GetFullPath(json)}, {Path.GetFullPath(html)}");
-            return report.ResilientHeld ? 0 : 1;
+            return report.ResilientHeld is false ? 1 : 0;
         }
         finally
         {
@@ -54,8 +76,43 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
         }
     }
 
+    /// <summary>
+    /// The command as run, for the report: the values of <c>--pg</c>, <c>--pgbouncer</c> and <c>--redis</c> (connection
+    /// strings, which may hold passwords) replaced by ***.
+    /// </summary>
+    internal static string CommandLine(IReadOnlyList<string> arguments)
+    {
+        var words = new List<string> { ApplicationName };
+        for (var i = 0; i < arguments.Count; i++)
+        {
+            var argument = arguments[i];
+            var separator = argument.IndexOfAny(['=', ':']);
+            var name = separator > 0 ? argument[..separator] : argument;
+            if (!SecretOptions.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                words.Add(argument);
+            }
+            else if (separator > 0)
+            {
+                words.Add(string.Concat(argument.AsSpan(0, separator + 1), "***"));
+            }
+            else
+            {
+                words.Add(argument);
+                if (i + 1 < arguments.Count)
+                {
+                    words.Add("***");
+                    i++;
+                }
+            }
+        }
+
+        return string.Join(' ', words);
+    }
+
     private static async Task<DrillReport> RunAsync(
-        DrillSettings settings, ServiceSettings services, DateTimeOffset startedAt, Action<string> log, CancellationToken cancellationToken)
+        DrillSettings settings, ServiceSettings services, DateTimeOffset startedAt, string commandLine, Action<string> log,
+        CancellationToken cancellationToken)
     {
         await Documents.EnsureAsync(services.Postgres, cancellationToken);
         await using var redis = await ConnectionMultiplexer.ConnectAsync(services.Redis);
@@ -79,7 +136,7 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
             modes.Add(await RunModeAsync(settings, stack, monitor, cancellationToken));
         }
 
-        return new DrillReport(startedAt, CommandLine(), Describe(settings), await DescribeEnvironmentAsync(signals, cancellationToken), modes);
+        return new DrillReport(startedAt, commandLine, Describe(settings), await DescribeEnvironmentAsync(signals, cancellationToken), modes);
     }
 
     private static async Task<ModeReport> RunModeAsync(
@@ -96,9 +153,6 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
             report = await new ModeRunner(settings, stack, monitor, new LiveProgressView(live, table)).RunAsync(cancellationToken));
         return report!;
     }
-
-    private static string CommandLine() =>
-        "drill " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1));
 
     private static Dictionary<string, string> Describe(DrillSettings settings) => typeof(DrillSettings).GetProperties()
         .Where(p => p.GetCustomAttributes(typeof(CommandOptionAttribute), false).Length > 0 && p.Name is not ("Postgres" or "PgBouncer" or "Redis"))

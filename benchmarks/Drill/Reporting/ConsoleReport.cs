@@ -65,9 +65,12 @@ internal static class ConsoleReport
         }
 
         console.Write(summary);
-        console.MarkupLine(report.ResilientHeld
-            ? "[green]Resilient mode: every invariant held.[/]"
-            : "[red]Resilient mode: an invariant broke (exit code 1).[/]");
+        console.MarkupLine(report.ResilientHeld switch
+        {
+            true => "[green]Resilient mode: every invariant held.[/]",
+            false => "[red]Resilient mode: an invariant broke (exit code 1).[/]",
+            null => "[yellow]Resilient mode was not run (--mode naive); the exit code gates nothing.[/]",
+        });
     }
 
     private static void Row(Table table, string label, IEnumerable<string> cells) =>

@@ -26,9 +26,12 @@ internal static class HtmlReport
             .Append("</style></head><body>");
         html.Append("<h1>Resilience spike drill</h1><p class=\"muted\">")
             .Append(Encode($"Started {report.StartedAt:u} · {settings.Writers:N0} writers · {settings.DurationSeconds:0} s per mode · command: {report.Command}"))
-            .Append("</p><p>").Append(report.ResilientHeld
-                ? "<span class=\"ok\">Resilient mode: every invariant held.</span>"
-                : "<span class=\"bad\">Resilient mode: an invariant broke.</span>")
+            .Append("</p><p>").Append(report.ResilientHeld switch
+            {
+                true => "<span class=\"ok\">Resilient mode: every invariant held.</span>",
+                false => "<span class=\"bad\">Resilient mode: an invariant broke.</span>",
+                null => "<span class=\"muted\">Resilient mode was not run (--mode naive); the exit code gates nothing.</span>",
+            })
             .Append("</p><div class=\"modes\">");
 
         foreach (var mode in report.Modes)

@@ -15,7 +15,7 @@ internal static class Invariants
     /// <param name="samples">The sampled server and client connection counts.</param>
     /// <param name="serverBudget">What the server admits to ordinary roles: max_connections - superuser_reserved_connections.</param>
     /// <param name="clientBudget">The stack's own cap: workers x pool size.</param>
-    public static InvariantResult ConnectionBudget(RunRecorder recorder, IReadOnlyList<SignalSample> samples, int serverBudget, int clientBudget)
+    public static InvariantResult ConnectionBudget(RunRecorder recorder, IReadOnlyList<SignalSample> samples, int serverBudget, long clientBudget)
     {
         var serverPeak = samples.Count == 0 ? 0 : samples.Max(s => s.ServerConnections);
         var clientPeak = samples.Max(s => s.ClientConnections);

@@ -14,9 +14,16 @@ internal interface IProgressView
 /// <summary>For a terminal: one table redrawn in place every second.</summary>
 internal sealed class LiveProgressView(LiveDisplayContext live, Table table) : IProgressView
 {
-    public static Table CreateTable() => new Table().Border(TableBorder.Rounded)
-        .AddColumn("mode").AddColumn("time").AddColumn("submissions").AddColumn("completed").AddColumn("failed")
-        .AddColumn("server conns").AddColumn("memory growth").AddColumn("lock hold p95");
+    public static Table CreateTable()
+    {
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in ProgressRow.Columns)
+        {
+            table.AddColumn(column);
+        }
+
+        return table;
+    }
 
     public void Update(string mode, SignalSample sample, RunRecorder recorder, TimeSpan duration)
     {
@@ -38,7 +45,7 @@ internal sealed class LiveProgressView(LiveDisplayContext live, Table table) : I
     }
 }
 
-/// <summary>For CI logs and pipes: a plain line every five seconds.</summary>
+/// <summary>For CI logs and pipes: a header line when the mode starts (each mode has its own view), then a plain line every five seconds.</summary>
 internal sealed class PlainProgressView : IProgressView
 {
     private long _last;
@@ -50,14 +57,29 @@ internal sealed class PlainProgressView : IProgressView
             return;
         }
 
+        if (_last == 0)
+        {
+            Console.WriteLine(ProgressRow.Line(ProgressRow.Columns));
+        }
+
         _last = Stopwatch.GetTimestamp();
-        var row = ProgressRow.Of(mode, sample, recorder, duration);
-        Console.WriteLine(Markup.Remove(string.Join("  ", row)));
+        Console.WriteLine(ProgressRow.Line(ProgressRow.Of(mode, sample, recorder, duration)));
     }
 }
 
 internal static class ProgressRow
 {
+    /// <summary>The columns of <see cref="Of"/>, in its order.</summary>
+    public static readonly string[] Columns =
+        ["mode", "time", "submissions", "completed", "failed", "server conns", "memory growth", "lock hold p95"];
+
+    // Plain-text widths that fit each header and the usual values ("87/100 ALERT", "492 MB ALERT"), so lines align under it.
+    private static readonly int[] Widths = [9, 11, 11, 10, 8, 13, 14, 13];
+
+    /// <summary>One plain-text line of <paramref name="cells"/> (markup removed), each padded to its column.</summary>
+    public static string Line(IReadOnlyList<string> cells) =>
+        string.Join("  ", cells.Select((cell, column) => Markup.Remove(cell).PadRight(Widths[column]))).TrimEnd();
+
     public static string[] Of(string mode, SignalSample s, RunRecorder recorder, TimeSpan duration)
     {
         static string Flag(bool alert, string text) => alert ? $"[red]{text} ALERT[/]" : text;

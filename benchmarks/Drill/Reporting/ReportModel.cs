@@ -47,6 +47,9 @@ internal sealed record DrillReport(
     IReadOnlyDictionary<string, string> Environment,
     IReadOnlyList<ModeReport> Modes)
 {
-    /// <summary>The drill gates an upgrade on the resilient mode only; the naive mode is expected to fail.</summary>
-    public bool ResilientHeld => Modes.Where(m => m.Mode == "resilient").All(m => m.AllInvariantsHeld);
+    /// <summary>
+    /// The drill gates an upgrade on the resilient mode only; the naive mode is expected to fail. Null when the resilient
+    /// mode was not run (<c>--mode naive</c>): then nothing was checked, so nothing is said to have held.
+    /// </summary>
+    public bool? ResilientHeld => Modes.FirstOrDefault(m => m.Mode == "resilient") is { } resilient ? resilient.AllInvariantsHeld : null;
 }

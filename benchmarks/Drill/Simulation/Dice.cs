@@ -49,11 +49,11 @@ internal sealed class Dice(DrillSettings settings, int seed)
             return TimeSpan.FromSeconds(min + (_random.NextDouble() * (max - min)));
         }
 
-        // Box-Muller normal, then log-normal around the median.
+        // Box-Muller normal, then log-normal around the median (a far-tail draw capped at a day, a delay Task.Delay takes).
         var u1 = 1.0 - _random.NextDouble();
         var u2 = _random.NextDouble();
         var normal = Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
-        return TimeSpan.FromSeconds(settings.AiMedianSeconds * Math.Exp(settings.AiSigma * normal));
+        return TimeSpan.FromSeconds(Math.Min(settings.AiMedianSeconds * Math.Exp(settings.AiSigma * normal), DrillSettings.MaxSeconds));
     }
 
     private bool Chance(double rate) => _random.NextDouble() < rate;

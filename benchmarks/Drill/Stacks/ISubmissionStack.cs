@@ -42,7 +42,7 @@ internal interface ISubmissionStack : IAsyncDisposable
     int? ClientConnections();
 
     /// <summary>The most physical connections this stack's pools may open together: workers x pool size.</summary>
-    int ClientConnectionBudget { get; }
+    long ClientConnectionBudget { get; }
 
     /// <summary>Checks this stack's end state after every writer stopped: scores against the log, locks left, null scores.</summary>
     Task<IReadOnlyList<InvariantResult>> CheckInvariantsAsync(RunRecorder recorder, CancellationToken cancellationToken);

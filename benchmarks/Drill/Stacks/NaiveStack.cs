@@ -128,7 +128,7 @@ internal sealed class NaiveStack(
 
     public int? ClientConnections() => null; // Npgsql's pool does not say; the server-side count is the signal
 
-    public int ClientConnectionBudget => settings.FleetWorkers * settings.NaivePoolSize;
+    public long ClientConnectionBudget => (long)settings.FleetWorkers * settings.NaivePoolSize;
 
     public async Task<IReadOnlyList<InvariantResult>> CheckInvariantsAsync(RunRecorder recorder, CancellationToken cancellationToken)
     {

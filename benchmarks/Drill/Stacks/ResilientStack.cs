@@ -65,7 +65,7 @@ internal sealed class ResilientStack : ISubmissionStack
 
     public string Name => "resilient";
 
-    public int ClientConnectionBudget => _settings.FleetWorkers * _settings.PoolSize;
+    public long ClientConnectionBudget => (long)_settings.FleetWorkers * _settings.PoolSize;
 
     /// <summary>The fleet budget check of the first pool, for the report.</summary>
     public FleetBudgetReport? Budget { get; private set; }

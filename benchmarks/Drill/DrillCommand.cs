@@ -164,7 +164,8 @@ internal sealed class DrillCommand : AsyncCommand<DrillSettings>
         ["runtime"] = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
         ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
         ["postgres"] = await signals.ServerVersionAsync(cancellationToken),
-        ["max_connections"] = signals.Server.AdmittedConnections.ToString(CultureInfo.InvariantCulture) + " admitted to ordinary roles",
+        ["max_connections"] = signals.Limits.MaxConnections.ToString(CultureInfo.InvariantCulture),
+        ["connections_admitted_to_ordinary_roles"] = signals.Server.AdmittedConnections.ToString(CultureInfo.InvariantCulture),
         ["drill_process_id"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
         ["stopwatch_resolution_ns"] = (1_000_000_000.0 / Stopwatch.Frequency).ToString("0.#", CultureInfo.InvariantCulture),
     };

@@ -64,8 +64,22 @@ internal static class HtmlReport
         html.Append("</table>");
         var samples = mode.Signals;
         var maxConnections = samples.Count == 0 ? 0 : samples.Max(s => s.MaxConnections);
-        AppendChart(html, "Server connections vs max_connections", "connections", samples,
-            [("server connections", "#1f6feb", s => s.ServerConnections), ("max_connections", "#b3261e", s => s.MaxConnections)],
+
+        // The alert judges the mean over its window, so the chart draws that mean beside the samples.
+        var windowMeans = new Dictionary<SignalSample, double>(ReferenceEqualityComparer.Instance);
+        foreach (var sample in samples)
+        {
+            windowMeans[sample] = samples
+                .Where(s => s.ElapsedSeconds <= sample.ElapsedSeconds && s.ElapsedSeconds >= sample.ElapsedSeconds - settings.SaturationWindowSeconds)
+                .Average(s => s.ServerConnections);
+        }
+
+        AppendChart(html, $"Server connections vs max_connections (the alert: their mean over {settings.SaturationWindowSeconds:0.#} s)", "connections", samples,
+            [
+                ("server connections", "#1f6feb", s => s.ServerConnections),
+                ($"mean over {settings.SaturationWindowSeconds:0.#} s", "#0a7d32", s => windowMeans[s]),
+                ("max_connections", "#b3261e", s => s.MaxConnections),
+            ],
             maxConnections * settings.SaturationThreshold, "alert");
         AppendChart(html, "Process memory growth over the window (MB)", "MB", samples,
             [("growth", "#8250df", s => s.MemoryGrowthMegabytes), ("resident", "#9aa4b0", s => s.MemoryMegabytes)],
@@ -113,22 +127,27 @@ internal static class HtmlReport
         (string Name, string Color, Func<SignalSample, double> Value)[] series, double threshold, string thresholdLabel)
     {
         var maxX = Math.Max(1, samples.Count == 0 ? 1 : samples.Max(s => s.ElapsedSeconds));
-        var maxY = Math.Max(threshold * 1.15, series.SelectMany(line => samples.Select(line.Value)).DefaultIfEmpty(1).Max() * 1.1);
-        maxY = Math.Max(maxY, 1e-9);
+        var highest = Math.Max(threshold, series.SelectMany(line => samples.Select(line.Value)).DefaultIfEmpty(1).Max()) * 1.05;
+        var yStep = NiceStep(Math.Max(highest, 1e-9) / 4);
+        var maxY = Math.Ceiling(Math.Max(highest, 1e-9) / yStep) * yStep;
+        var xStep = NiceStep(maxX / 6);
         double X(double x) => Pad + ((Width - Pad - 12) * x / maxX);
         double Y(double y) => Height - 24 - ((Height - 24 - 12) * y / maxY);
 
         html.Append(CultureInfo.InvariantCulture, $"<div><strong>{Encode(title)}</strong></div>")
             .Append(CultureInfo.InvariantCulture, $"<svg width=\"{Width}\" height=\"{Height}\" viewBox=\"0 0 {Width} {Height}\" role=\"img\" aria-label=\"{Encode(title)}\">");
-        for (var i = 0; i <= 4; i++)
+        for (var value = 0.0; value <= maxY + (yStep / 2); value += yStep)
         {
-            var value = maxY * i / 4;
             html.Append(CultureInfo.InvariantCulture,
-                $"<line x1=\"{Pad}\" x2=\"{Width - 12}\" y1=\"{Y(value):0.0}\" y2=\"{Y(value):0.0}\" stroke=\"#e4e7eb\"/><text x=\"4\" y=\"{Y(value) + 4:0.0}\">{value:0.##}</text>");
+                $"<line x1=\"{Pad}\" x2=\"{Width - 12}\" y1=\"{Y(value):0.0}\" y2=\"{Y(value):0.0}\" stroke=\"#e4e7eb\"/><text x=\"4\" y=\"{Y(value) + 4:0.0}\">{value:0.###}</text>");
         }
 
-        html.Append(CultureInfo.InvariantCulture,
-            $"<text x=\"{Width - 60}\" y=\"{Height - 6}\">{maxX:0} s</text><text x=\"{Pad}\" y=\"{Height - 6}\">0 s · {Encode(unit)}</text>");
+        for (var second = xStep; second <= maxX; second += xStep)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(second) - 8:0.0}\" y=\"{Height - 6}\">{second:0.##} s</text>");
+        }
+
+        html.Append(CultureInfo.InvariantCulture, $"<text x=\"{Pad}\" y=\"{Height - 6}\">0 s · {Encode(unit)}</text>");
         html.Append(CultureInfo.InvariantCulture,
             $"<line x1=\"{Pad}\" x2=\"{Width - 12}\" y1=\"{Y(threshold):0.0}\" y2=\"{Y(threshold):0.0}\" stroke=\"#b3261e\" stroke-dasharray=\"5 4\"/>")
             .Append(CultureInfo.InvariantCulture, $"<text x=\"{Width - 110}\" y=\"{Y(threshold) - 4:0.0}\" style=\"fill:#b3261e\">{Encode(thresholdLabel)} {threshold:0.##}</text>");
@@ -149,4 +168,19 @@ internal static class HtmlReport
     }
 
     private static string Encode(string text) => WebUtility.HtmlEncode(text);
+
+    /// <summary>A round step (1, 2, 2.5 or 5 times a power of ten) of at least <paramref name="rough"/>, for axis ticks.</summary>
+    private static double NiceStep(double rough)
+    {
+        var power = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        foreach (var factor in new[] { 1, 2, 2.5, 5, 10 })
+        {
+            if (factor * power >= rough)
+            {
+                return factor * power;
+            }
+        }
+
+        return 10 * power;
+    }
 }

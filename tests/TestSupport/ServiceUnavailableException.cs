@@ -14,7 +14,9 @@ public sealed class ServiceUnavailableException(ServiceEndpoint endpoint, Except
         var source = endpoint.FromEnvironment
             ? $"from {endpoint.Variable}"
             : $"default; {endpoint.Variable} is not set";
-        return $"{endpoint.Service} is not reachable at '{endpoint.Redacted}' ({source}): {inner.Message} " +
+        // StackExchange.Redis goes on to advise abortConnect=false, which would only hide the failure: its failure type says enough.
+        var why = inner is StackExchange.Redis.RedisConnectionException redis ? $"{redis.FailureType}." : inner.Message;
+        return $"{endpoint.Service} is not reachable at '{endpoint.Redacted}' ({source}): {why} " +
                $"Start the local services with `{ServiceEndpoints.StartCommand}` " +
                $"or point {endpoint.Variable} at a running {endpoint.Service}.";
     }

@@ -58,6 +58,9 @@ public sealed partial class UploadIdGenerator
     /// <summary>A process-wide generator on the system clock.</summary>
     public static UploadIdGenerator Shared { get; } = new();
 
+    /// <summary>The timestamp of the last id handed out (-1 before the first): the next id's is never smaller.</summary>
+    internal long LastTimestamp => Volatile.Read(ref _lastTimestamp);
+
     /// <summary>The clock this generator reads.</summary>
     public TimeProvider TimeProvider => _timeProvider;
 

@@ -67,6 +67,10 @@ public sealed class UploadKeyGenerator
     internal UploadKeyGenerator(string name, UploadKeyOptions options, UploadIdGenerator? ids, UploadMetrics? metrics)
     {
         ArgumentNullException.ThrowIfNull(options);
+
+        // Read the caller's options once: what is checked is what the generator is built from, even if another thread
+        // changes the options (or the allow-list dictionary) meanwhile.
+        options = Snapshot(options);
         var problems = new List<string>();
         var template = Validate(options, problems, out var contentTypes);
         if (template is null || problems.Count > 0)
@@ -220,6 +224,30 @@ public sealed class UploadKeyGenerator
         return ok;
     }
 
+    /// <summary>A copy of <paramref name="options"/> made in one pass over each of its members.</summary>
+    internal static UploadKeyOptions Snapshot(UploadKeyOptions options) => new()
+    {
+        Template = options.Template,
+        Fields = options.Fields?.ToArray()!,
+        ContentTypes = options.ContentTypes is { } types ? CopyOnce(types) : null!,
+        ValueEncoding = options.ValueEncoding,
+        AttemptSecret = options.AttemptSecret,
+    };
+
+    private static Dictionary<string, string> CopyOnce(IEnumerable<KeyValuePair<string, string>> types)
+    {
+        var copy = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (contentType, extension) in types)
+        {
+            if (contentType is not null)
+            {
+                copy[contentType] = extension;
+            }
+        }
+
+        return copy;
+    }
+
     /// <summary>Checks options; adds one sentence per problem. Returns the parsed template when it parses.</summary>
     internal static KeyTemplate? Validate(UploadKeyOptions options, List<string> problems, out IReadOnlyDictionary<string, string> contentTypes)
     {
@@ -293,8 +321,9 @@ public sealed class UploadKeyGenerator
             length += FieldLength(value);
         }
 
-        // The timestamp's digits depend on the id: checked here with the fewest it can have (13), exactly in Render.
-        CheckKeyLength(length + (_template.HasTimestamp ? TimestampLength(0) : 0));
+        // The timestamp's digits depend on the id: checked here with the fewest the next id can have (it is never older
+        // than the last one), exactly in Render.
+        CheckKeyLength(length + (_template.HasTimestamp ? TimestampLength(_ids.LastTimestamp) : 0));
         return extension;
     }
 
@@ -543,7 +572,12 @@ public sealed class UploadKeyGenerator
             return extension;
         }
 
-        throw Reject(ContentTypeField, mediaType.IsEmpty && semicolon < 0 ? UploadKeyRule.Empty : UploadKeyRule.UnknownContentType,
+        if (mediaType.IsEmpty && semicolon < 0)
+        {
+            throw Reject(ContentTypeField, UploadKeyRule.Empty, $"The content type is empty; allowed: {AllowedContentTypes()}.");
+        }
+
+        throw Reject(ContentTypeField, UploadKeyRule.UnknownContentType,
             $"The content type is not in the allow-list, so no extension can be chosen; allowed: {AllowedContentTypes()}.");
     }
 

@@ -605,4 +605,80 @@ public sealed partial class UploadKeyGeneratorTests
         var last = keys.Parse(UploadId.Create(UploadId.MaxUnixTimeMilliseconds, UploadId.MaxRandom).ToString());
         Assert.Equal(DateTimeOffset.MaxValue.UtcTicks / TimeSpan.TicksPerMillisecond, last.Id.Timestamp.UtcTicks / TimeSpan.TicksPerMillisecond);
     }
+
+    [Fact]
+    public void An_empty_content_type_is_called_empty()
+    {
+        var error = Assert.Throws<InvalidUploadKeyValueException>(() => Keys().Create(" \t", ("class_id", "c"), ("student_id", "s")));
+        Assert.Equal(UploadKeyRule.Empty, error.Rule);
+        Assert.StartsWith("The content type is empty", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void After_the_year_2286_a_key_too_long_is_still_refused_before_an_id_is_taken()
+    {
+        var clock = new SteppingClock(new DateTimeOffset(2300, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds());
+        var keys = Keys(time: clock);
+        Assert.Contains("/10", keys.Create("image/jpeg", ("class_id", "c"), ("student_id", "s")), StringComparison.Ordinal); // 14 digits now
+
+        // c-value + '/' + 's' + '/' + 14 digits + '_' + 26 + ".jpg" = 1,025 with 14 digits, 1,024 with 13.
+        var classId = new string('c', UploadKeyGenerator.MaxKeyLength - (1 + 1 + 1 + 13 + 1 + 26 + 4));
+        var error = Assert.Throws<InvalidUploadKeyValueException>(() => keys.Create("image/jpeg", ("class_id", classId), ("student_id", "s")));
+        Assert.Equal(("key", UploadKeyRule.TooLong), (error.Field, error.Rule));
+        Assert.Equal(1, clock.Reads);
+    }
+
+    [Fact]
+    public void The_allow_list_is_read_once_so_what_was_checked_is_what_keys_use()
+    {
+        var types = new ChangingAfterFirstRead(new() { ["image/png"] = "png" }, new() { ["image/png"] = "x/..y" });
+        var keys = new UploadKeyGenerator(new UploadKeyOptions { Template = "{uuid}.{ext}", ContentTypes = types });
+
+        Assert.EndsWith(".png", keys.Create("image/png"), StringComparison.Ordinal);
+        Assert.Equal(1, types.Reads);
+    }
+
+    /// <summary>An allow-list that gives other entries from its second enumeration on, like one another thread changes.</summary>
+    private sealed class ChangingAfterFirstRead(Dictionary<string, string> first, Dictionary<string, string> later) : IDictionary<string, string>
+    {
+        public int Reads { get; private set; }
+
+        private Dictionary<string, string> Current => Reads <= 1 ? first : later;
+
+        public string this[string key] { get => Current[key]; set => throw new NotSupportedException(); }
+
+        public ICollection<string> Keys => Current.Keys;
+
+        public ICollection<string> Values => Current.Values;
+
+        public int Count => Current.Count;
+
+        public bool IsReadOnly => true;
+
+        public IEnumerator<KeyValuePair<string, string>> GetEnumerator()
+        {
+            Reads++;
+            return Current.GetEnumerator();
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public bool ContainsKey(string key) => Current.ContainsKey(key);
+
+        public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out string value) => Current.TryGetValue(key, out value);
+
+        public bool Contains(KeyValuePair<string, string> item) => ((IDictionary<string, string>)Current).Contains(item);
+
+        public void CopyTo(KeyValuePair<string, string>[] array, int arrayIndex) => ((IDictionary<string, string>)Current).CopyTo(array, arrayIndex);
+
+        public void Add(string key, string value) => throw new NotSupportedException();
+
+        public void Add(KeyValuePair<string, string> item) => throw new NotSupportedException();
+
+        public bool Remove(string key) => throw new NotSupportedException();
+
+        public bool Remove(KeyValuePair<string, string> item) => throw new NotSupportedException();
+
+        public void Clear() => throw new NotSupportedException();
+    }
 }

@@ -168,6 +168,9 @@ public sealed class UploadKeyTemplateTests
     [InlineData("{a}/{uuid}", new[] { "a", "a" }, "The field \"a\" is declared twice.")]
     [InlineData("{uuid}", new[] { "uuid" }, "is a built-in placeholder name")]
     [InlineData("{a}/{uuid}", new[] { "a", "Not-Valid" }, "is not valid")]
+    [InlineData("{uuid}", new[] { "uuid", "uuid" }, "is a built-in placeholder name")]
+    [InlineData("{uuid}/{a}", new[] { "a", "a", "a" }, "The field \"a\" is declared twice.")]
+    [InlineData("{uuid}/{a}", new[] { "a", "Bad", "Bad" }, "is not valid")]
     public void A_bad_declaration_is_its_only_problem(string template, string[] fields, string reason)
     {
         var error = Assert.Throws<UploadKeyTemplateException>(() => new UploadKeyGenerator(template, fields));

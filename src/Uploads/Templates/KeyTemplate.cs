@@ -82,8 +82,22 @@ internal sealed class KeyTemplate
     {
         var fields = declaredFields?.ToArray() ?? [];
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        var reportedTwice = new HashSet<string>(StringComparer.Ordinal);
+        var nullSeen = false;
         foreach (var field in fields)
         {
+            // A name declared more than once is reported once, for what is wrong with it.
+            if (field is null ? nullSeen : !seen.Add(field))
+            {
+                if (field is not null && IsFieldName(field) && !BuiltIns.Contains(field) && reportedTwice.Add(field))
+                {
+                    problems.Add($"The field \"{field}\" is declared twice.");
+                }
+
+                continue;
+            }
+
+            nullSeen |= field is null;
             if (field is null || !IsFieldName(field))
             {
                 problems.Add($"The declared field name \"{field}\" is not valid: use lowercase snake_case starting with a letter (a-z, 0-9, _; at most 64 characters).");
@@ -91,10 +105,6 @@ internal sealed class KeyTemplate
             else if (BuiltIns.Contains(field))
             {
                 problems.Add($"The declared field \"{field}\" is a built-in placeholder name; choose another name.");
-            }
-            else if (!seen.Add(field))
-            {
-                problems.Add($"The field \"{field}\" is declared twice.");
             }
         }
 

@@ -44,7 +44,6 @@ public sealed class UploadKeyGenerator
     private readonly byte[] _attemptKey;
     private readonly UploadMetrics? _metrics;
     private readonly KeyValuePair<string, object?> _templateTag;
-    private readonly int _fixedLength;
 
     /// <summary>Creates a generator for a template with the given caller fields and default options.</summary>
     /// <param name="template">E.g. <c>{class_id}/{student_id}/{timestamp_ms}_{uuid}.{ext}</c>.</param>
@@ -91,13 +90,6 @@ public sealed class UploadKeyGenerator
         _attemptKey = Encoding.UTF8.GetBytes(options.AttemptSecret ?? "resilience.uploads.template:" + template.Text);
         _metrics = metrics;
         _templateTag = new(UploadMetrics.TemplateTag, name);
-        _fixedLength = template.Segments.Sum(s => s.Kind switch
-        {
-            SegmentKind.Literal => s.Text.Length,
-            SegmentKind.Id => UploadId.TextLength,
-            SegmentKind.Hash => s.Width,
-            _ => 0,
-        });
     }
 
     /// <summary>The name this template was registered under (<see cref="Options.DefaultName"/> when unnamed).</summary>
@@ -260,7 +252,7 @@ public sealed class UploadKeyGenerator
             if (shortest > MaxKeyLength)
             {
                 problems.Add(
-                    $"Its shortest key is {shortest} bytes (literals, 26 for {{uuid}}, 13 for {{timestamp_ms}}, the hash, the shortest " +
+                    $"Its shortest key is {shortest} bytes (literals, 26 for {{uuid}}, {KeyTemplate.MinTimestampDigits} for {{timestamp_ms}}, the hash, the shortest " +
                     $"extension and one character per field); a whole key may have at most {MaxKeyLength} bytes.");
             }
         }
@@ -309,17 +301,14 @@ public sealed class UploadKeyGenerator
     private string Prepare(string contentType, ReadOnlySpan<(string Name, string Value)> fields, Span<string> values, out int length)
     {
         ResolveFields(fields, values);
+        length = _template.FixedLength;
         for (var f = 0; f < values.Length; f++)
         {
-            CheckValue(f, values[f]);
+            length += CheckValue(f, values[f]);
         }
 
         var extension = ResolveExtension(contentType);
-        length = _fixedLength + (_template.HasExtension ? extension.Length : 0);
-        foreach (var value in values)
-        {
-            length += FieldLength(value);
-        }
+        length += _template.HasExtension ? extension.Length : 0;
 
         // The timestamp's digits depend on the id: checked here with the fewest the next id can have (it is never older
         // than the last one), exactly in Render.
@@ -358,20 +347,9 @@ public sealed class UploadKeyGenerator
         }
     }
 
-    private int FieldLength(string value)
-    {
-        if (_encoding == UploadKeyValueEncoding.Escape)
-        {
-            SafeCharacters.TryMeasureEscaped(value, out var encoded, out _, out _);
-            return encoded;
-        }
-
-        return value.Length;
-    }
-
     /// <summary>Digits of "D13": 13 until the year 2286, then 14, and 15 from the year 5138.</summary>
     private static int TimestampLength(long unixMs) =>
-        unixMs < 10_000_000_000_000 ? 13 : unixMs < 100_000_000_000_000 ? 14 : 15;
+        unixMs < 10_000_000_000_000 ? KeyTemplate.MinTimestampDigits : unixMs < 100_000_000_000_000 ? 14 : 15;
 
     /// <summary>Writes the key; returns its length, or -1 when it does not fit in the buffer.</summary>
     private int RenderInto(Span<char> buffer, UploadId id, string? extension, ReadOnlySpan<string> values)
@@ -499,47 +477,43 @@ public sealed class UploadKeyGenerator
         }
     }
 
-    private void CheckValue(int f, string? value)
+    /// <summary>Checks one value; returns how many characters it takes in the key.</summary>
+    private int CheckValue(int f, string? value)
     {
         var field = _template.Fields[f];
-        UploadKeyRule rule;
-        int index;
-        int length;
+        var escaped = 0;
+        var ok = _encoding == UploadKeyValueEncoding.Escape
+            ? SafeCharacters.TryMeasureEscaped(value, out escaped, out var rule, out var index)
+            : SafeCharacters.TryCheckRaw(value, out rule, out index);
+        if (!ok)
+        {
+            throw Reject(field, rule, DescribeValueProblem(field, value, rule, index, escaped), index < 0 ? null : index);
+        }
+
         if (_encoding == UploadKeyValueEncoding.Escape)
         {
-            // The escaped form has no '.', so no '..' can form with the template's literals.
-            if (SafeCharacters.TryMeasureEscaped(value, out length, out rule, out index))
-            {
-                return;
-            }
-        }
-        else if (SafeCharacters.TryCheckRaw(value, out rule, out index))
-        {
-            if (_template.FieldFollowsDot[f] && value![0] == '.')
-            {
-                throw Reject(field, UploadKeyRule.DotSegment,
-                    $"The value of \"{field}\" starts with '.', and the template {_template.Text} has a '.' right before " +
-                    $"{{{field}}}, so the key would hold '..'. Values after a literal '.' must not start with '.'.", 0);
-            }
-
-            return;
-        }
-        else
-        {
-            length = value?.Length ?? 0;
+            return escaped; // the escaped form has no '.', so no '..' can form with the template's literals
         }
 
-        throw Reject(field, rule, DescribeValueProblem(field, value, rule, index, length), index < 0 ? null : index);
+        if (_template.FieldFollowsDot[f] && value![0] == '.')
+        {
+            throw Reject(field, UploadKeyRule.DotSegment,
+                $"The value of \"{field}\" starts with '.', and the template {_template.Text} has a '.' right before " +
+                $"{{{field}}}, so the key would hold '..'. Values after a literal '.' must not start with '.'.", 0);
+        }
+
+        return value!.Length;
     }
 
-    private string DescribeValueProblem(string field, string? value, UploadKeyRule rule, int index, int length)
+    // escapedLength: under Escape, the value's escaped length when it was measured (0 otherwise).
+    private static string DescribeValueProblem(string field, string? value, UploadKeyRule rule, int index, int escapedLength)
     {
         var at = index >= 0 && value is not null ? $" (U+{(int)value[index]:X4} at index {index})" : string.Empty;
         var what = rule switch
         {
             UploadKeyRule.Empty => "is empty",
-            UploadKeyRule.TooLong when _encoding == UploadKeyValueEncoding.Escape && length > 0 =>
-                $"is {length} characters once escaped, more than a whole key may have ({MaxKeyLength} bytes)",
+            UploadKeyRule.TooLong when escapedLength > 0 =>
+                $"is {escapedLength} characters once escaped, more than a whole key may have ({MaxKeyLength} bytes)",
             UploadKeyRule.TooLong => $"has {value?.Length} characters, more than a whole key may have ({MaxKeyLength} bytes)",
             UploadKeyRule.PathSeparator => $"contains a path separator{at}",
             UploadKeyRule.ControlCharacter => $"contains a control character{at}",

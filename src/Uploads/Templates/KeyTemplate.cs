@@ -14,6 +14,9 @@ internal sealed class KeyTemplate
     public const int MaxHashWidth = 16;
     public const int MaxFields = 32;
 
+    /// <summary>The digits <c>{timestamp_ms}</c> has at least (zero-padded; 14 from the year 2286).</summary>
+    public const int MinTimestampDigits = 13;
+
     private static readonly string[] BuiltIns = [IdName, TimestampName, ExtensionName, HashName];
 
     private KeyTemplate(string text, string[] fields, TemplateSegment[] segments)
@@ -23,6 +26,13 @@ internal sealed class KeyTemplate
         Segments = segments;
         HasExtension = segments.Any(s => s.Kind == SegmentKind.Extension);
         HasTimestamp = segments.Any(s => s.Kind == SegmentKind.Timestamp);
+        FixedLength = segments.Sum(s => s.Kind switch
+        {
+            SegmentKind.Literal => s.Text.Length,
+            SegmentKind.Id => UploadId.TextLength,
+            SegmentKind.Hash => s.Width,
+            _ => 0,
+        });
         FieldFollowsDot = new bool[fields.Length];
         for (var i = 1; i < segments.Length; i++)
         {
@@ -48,19 +58,15 @@ internal sealed class KeyTemplate
     /// </summary>
     public bool[] FieldFollowsDot { get; }
 
+    /// <summary>The characters every key of this template has whatever the values: literals, <c>{uuid}</c> and the hash.</summary>
+    public int FixedLength { get; }
+
     /// <summary>
-    /// The length of the shortest key this template can make: its literals, the fixed-width placeholders, one character
+    /// The length of the shortest key this template can make: the fixed part, the fewest timestamp digits, one character
     /// per field and the shortest extension.
     /// </summary>
-    public int ShortestKeyLength(int shortestExtension) => Segments.Sum(s => s.Kind switch
-    {
-        SegmentKind.Literal => s.Text.Length,
-        SegmentKind.Id => UploadId.TextLength,
-        SegmentKind.Timestamp => 13,
-        SegmentKind.Hash => s.Width,
-        SegmentKind.Extension => shortestExtension,
-        _ => 1,
-    });
+    public int ShortestKeyLength(int shortestExtension) =>
+        FixedLength + (HasTimestamp ? MinTimestampDigits : 0) + (HasExtension ? shortestExtension : 0) + Fields.Length;
 
     /// <summary>Parses and checks a template; adds one sentence per problem and returns null when there is any.</summary>
     public static KeyTemplate? TryParse(string? text, IEnumerable<string>? declaredFields, List<string> problems)
@@ -81,23 +87,11 @@ internal sealed class KeyTemplate
     private static string[] CheckFields(IEnumerable<string>? declaredFields, List<string> problems)
     {
         var fields = declaredFields?.ToArray() ?? [];
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var reportedTwice = new HashSet<string>(StringComparer.Ordinal);
-        var nullSeen = false;
-        foreach (var field in fields)
+
+        // Each name once, in declaration order, for what is wrong with it (a name declared twice is only wrong for that).
+        foreach (var declared in fields.GroupBy(f => f))
         {
-            // A name declared more than once is reported once, for what is wrong with it.
-            if (field is null ? nullSeen : !seen.Add(field))
-            {
-                if (field is not null && IsFieldName(field) && !BuiltIns.Contains(field) && reportedTwice.Add(field))
-                {
-                    problems.Add($"The field \"{field}\" is declared twice.");
-                }
-
-                continue;
-            }
-
-            nullSeen |= field is null;
+            var field = declared.Key;
             if (field is null || !IsFieldName(field))
             {
                 problems.Add($"The declared field name \"{field}\" is not valid: use lowercase snake_case starting with a letter (a-z, 0-9, _; at most 64 characters).");
@@ -105,6 +99,10 @@ internal sealed class KeyTemplate
             else if (BuiltIns.Contains(field))
             {
                 problems.Add($"The declared field \"{field}\" is a built-in placeholder name; choose another name.");
+            }
+            else if (declared.Skip(1).Any())
+            {
+                problems.Add($"The field \"{field}\" is declared twice.");
             }
         }
 

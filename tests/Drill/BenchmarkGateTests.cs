@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using FsCheck;
 using FsCheck.Fluent;
 using Resilience.BenchmarkGate;
+using Resilience.TestSupport;
 
 namespace Resilience.Drill.Tests;
 
@@ -300,20 +300,7 @@ public sealed class BenchmarkGateTests
         }
     }
 
-    private static async Task<(int Code, string Output)> RunGateAsync(params string[] args)
-    {
-        var ct = TestContext.Current.CancellationToken;
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "benchmark-gate.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        await process.WaitForExitAsync(ct);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private static Task<(int ExitCode, string Output)> RunGateAsync(params string[] args) => ProcessRunner.RunAsync(
+        AppContext.BaseDirectory, new Dictionary<string, string>(), TestContext.Current.CancellationToken,
+        ["dotnet", Path.Combine(AppContext.BaseDirectory, "benchmark-gate.dll"), .. args]);
 }

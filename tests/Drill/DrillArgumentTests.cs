@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Resilience.Drill.Reporting;
+using Resilience.TestSupport;
 
 namespace Resilience.Drill.Tests;
 
@@ -138,44 +139,27 @@ public sealed class DrillArgumentTests
         Assert.DoesNotContain("Exception:", output, StringComparison.Ordinal);
     }
 
-    /// <summary>Runs the drill in a scratch folder with every server on a closed port; kills it if it outlives <see cref="Limit"/>.</summary>
+    /// <summary>Runs the drill in a scratch folder with every server on a closed port; fails the test if it outlives <see cref="Limit"/>.</summary>
     private static async Task<(int ExitCode, string Output, TimeSpan Elapsed)> RunDrillAsync(string[] arguments, CancellationToken cancellationToken)
     {
+        // The default --output folder, created by validation, lands in the scratch folder.
         var scratch = Directory.CreateTempSubdirectory("resilience-drill-cwd-").FullName;
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(Limit);
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            var start = new ProcessStartInfo("dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = scratch, // the default --output folder, created by validation, lands here
-            };
-            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "resilience-drill.dll"));
-            foreach (var argument in arguments)
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            start.Environment["RESILIENCE_PG"] = ClosedPostgres;
-            start.Environment["RESILIENCE_PGBOUNCER"] = ClosedPostgres;
-            start.Environment["RESILIENCE_REDIS"] = ClosedRedis;
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            limit.CancelAfter(Limit);
-            var started = Stopwatch.GetTimestamp();
-            using var process = Process.Start(start)!;
-            try
-            {
-                var stdout = process.StandardOutput.ReadToEndAsync(limit.Token);
-                var stderr = process.StandardError.ReadToEndAsync(limit.Token);
-                await process.WaitForExitAsync(limit.Token);
-                return (process.ExitCode, await stdout + await stderr, Stopwatch.GetElapsedTime(started));
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                process.Kill(entireProcessTree: true);
-                Assert.Fail($"the drill ran for more than {Limit.TotalSeconds:0} s with {string.Join(' ', arguments)}");
-                throw;
-            }
+            var (exitCode, output) = await ProcessRunner.RunAsync(
+                scratch,
+                new Dictionary<string, string> { ["RESILIENCE_PG"] = ClosedPostgres, ["RESILIENCE_PGBOUNCER"] = ClosedPostgres, ["RESILIENCE_REDIS"] = ClosedRedis },
+                limit.Token,
+                ["dotnet", Path.Combine(AppContext.BaseDirectory, "resilience-drill.dll"), .. arguments]);
+            return (exitCode, output, Stopwatch.GetElapsedTime(started));
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Assert.Fail($"the drill ran for more than {Limit.TotalSeconds:0} s with {string.Join(' ', arguments)}");
+            throw;
         }
         finally
         {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Resilience.TestSupport;
 
@@ -17,27 +16,18 @@ public sealed class DrillSmokeTests(ServiceFixture services)
         var output = Directory.CreateTempSubdirectory("resilience-drill-").FullName;
         try
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in new[]
+            var environment = new Dictionary<string, string>
             {
-                Path.Combine(AppContext.BaseDirectory, "resilience-drill.dll"),
+                ["RESILIENCE_PG"] = await services.PostgresAsync(),
+                ["RESILIENCE_PGBOUNCER"] = await services.PgBouncerAsync(),
+                ["RESILIENCE_REDIS"] = await services.RedisConfigurationAsync(),
+            };
+            var (exitCode, log) = await ProcessRunner.RunAsync(AppContext.BaseDirectory, environment, ct,
+                "dotnet", Path.Combine(AppContext.BaseDirectory, "resilience-drill.dll"),
                 "--writers", "150", "--duration", "8", "--ramp", "1", "--think", "0.5-1.5", "--class-burst", "2",
-                "--fault-ai", "0.1", "--fault-force-quit", "0.05", "--fault-null-score", "0.05", "--output", output,
-            })
-            {
-                start.ArgumentList.Add(argument);
-            }
+                "--fault-ai", "0.1", "--fault-force-quit", "0.05", "--fault-null-score", "0.05", "--output", output);
 
-            start.Environment["RESILIENCE_PG"] = await services.PostgresAsync();
-            start.Environment["RESILIENCE_PGBOUNCER"] = await services.PgBouncerAsync();
-            start.Environment["RESILIENCE_REDIS"] = await services.RedisConfigurationAsync();
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync(ct);
-            var stderr = process.StandardError.ReadToEndAsync(ct);
-            await process.WaitForExitAsync(ct);
-            var log = await stdout + await stderr;
-
-            Assert.True(process.ExitCode == 0, $"the drill exited with {process.ExitCode}:{Environment.NewLine}{log}");
+            Assert.True(exitCode == 0, $"the drill exited with {exitCode}:{Environment.NewLine}{log}");
             Assert.True(File.Exists(Path.Combine(output, "drill-report.html")), "the HTML report was written");
             var summary = await File.ReadAllTextAsync(Path.Combine(output, "drill-summary.txt"), ct);
             Assert.Contains("zero upload key collisions", summary);

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace Resilience.Packaging.Tests;
+namespace Resilience.TestSupport;
 
-/// <summary>Runs a command to completion and keeps what it printed.</summary>
-internal static class ProcessRunner
+/// <summary>Runs a command to completion and keeps what it printed (standard output and error, interleaved by line).</summary>
+public static class ProcessRunner
 {
+    /// <summary>Runs <paramref name="command"/>; when <paramref name="cancellationToken"/> fires first, kills its process tree and throws.</summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(
         string workingDirectory, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken, params string[] command)
     {
@@ -37,7 +38,16 @@ internal static class ProcessRunner
         var output = new StringBuilder();
         var stdout = PumpAsync(process.StandardOutput, output);
         var stderr = PumpAsync(process.StandardError, output);
-        await process.WaitForExitAsync(cancellationToken);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
         await Task.WhenAll(stdout, stderr);
         return (process.ExitCode, output.ToString());
     }
